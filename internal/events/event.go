@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sync"
 	"time"
 
 	"billing/ent"
@@ -20,9 +21,15 @@ const (
 	TopicNotification = "notification"
 )
 
+// NotifyChannel is the PostgreSQL channel the outbox notifies on and the
+// listener listens to.
+const NotifyChannel = "billing_outbox"
+
 // Event is one change, as written to the outbox.
 type Event struct {
-	// ID is the outbox row id; ids grow with commit order per instance.
+	// ID is the outbox row id. On SQLite ids follow commit order; on
+	// PostgreSQL they follow insert order, so a transaction that commits
+	// late delivers its smaller id after larger ones (see the package doc).
 	ID int64 `json:"id"`
 	// Topic says what kind of thing changed.
 	Topic string `json:"topic"`
@@ -39,22 +46,44 @@ type Event struct {
 // Decode unmarshals the payload into v.
 func (e Event) Decode(v any) error { return json.Unmarshal(e.Payload, v) }
 
+// eventOf converts an outbox row.
+func eventOf(row *ent.OutboxEvent) Event {
+	return Event{
+		ID:        row.ID,
+		Topic:     row.Topic,
+		AccountID: pulid.ID(row.AccountID),
+		SubjectID: row.SubjectID,
+		Payload:   row.Payload,
+		CreatedAt: row.CreatedAt,
+	}
+}
+
 // Outbox writes events in the caller's transaction.
 type Outbox struct {
 	postgres bool
 	hub      *Hub
+
+	// SQLite only. commitMu is held from the commit of an event-carrying
+	// transaction until its events are published, so two transactions that
+	// commit back to back publish in commit (= id) order.
+	commitMu sync.Mutex
+	// pendingMu guards pending: the events of each open transaction, in
+	// Append order, published together by one commit hook.
+	pendingMu sync.Mutex
+	pending   map[*ent.Tx][]Event
 }
 
 // NewOutbox returns an outbox for the given engine. On SQLite, events are
-// published to hub after commit; on PostgreSQL the listener does it.
+// published to hub after commit; on PostgreSQL hub is not used: the
+// listener reads committed rows and publishes them (use NewBus to get both
+// wired).
 func NewOutbox(postgres bool, hub *Hub) *Outbox {
-	return &Outbox{postgres: postgres, hub: hub}
+	return &Outbox{postgres: postgres, hub: hub, pending: map[*ent.Tx][]Event{}}
 }
 
-// NotifyChannel is the PostgreSQL channel the outbox notifies on.
-const NotifyChannel = "billing_outbox"
-
-// Append records ev in tx. The payload is JSON-encoded.
+// Append records an event in tx. The payload is JSON-encoded. Call it after
+// the state change it describes (after taking that row's lock), so that on
+// PostgreSQL two transactions on the same subject get ids in commit order.
 func (o *Outbox) Append(ctx context.Context, tx *ent.Tx, topic string, accountID pulid.ID, subjectID string, payload any, at time.Time) error {
 	body, err := json.Marshal(payload)
 	if err != nil {
@@ -70,24 +99,60 @@ func (o *Outbox) Append(ctx context.Context, tx *ent.Tx, topic string, accountID
 	if err != nil {
 		return fmt.Errorf("append %s event: %w", topic, err)
 	}
-	ev := Event{ID: row.ID, Topic: topic, AccountID: accountID, SubjectID: subjectID, Payload: body, CreatedAt: row.CreatedAt}
 	if o.postgres {
-		// NOTIFY is delivered when the transaction commits, never before.
+		// NOTIFY is delivered when the transaction commits, never before;
+		// the payload is only a hint, the listener re-reads the table.
 		if _, err := tx.ExecContext(ctx, `SELECT pg_notify($1, $2)`, NotifyChannel, fmt.Sprint(row.ID)); err != nil {
 			return fmt.Errorf("append %s event: notify: %w", topic, err)
 		}
 		return nil
 	}
 	if o.hub != nil {
-		tx.OnCommit(func(next ent.Committer) ent.Committer {
-			return ent.CommitFunc(func(ctx context.Context, tx *ent.Tx) error {
-				if err := next.Commit(ctx, tx); err != nil {
-					return err
-				}
-				o.hub.Publish(ev)
-				return nil
-			})
-		})
+		o.publishAfterCommit(tx, eventOf(row))
 	}
 	return nil
+}
+
+// publishAfterCommit queues ev for tx. The first event of a transaction
+// registers one commit hook that publishes all of them in Append order:
+// ent runs the post-commit part of several hooks last-registered first,
+// so a hook per event would publish a transaction's events in reverse.
+func (o *Outbox) publishAfterCommit(tx *ent.Tx, ev Event) {
+	o.pendingMu.Lock()
+	evs, registered := o.pending[tx]
+	o.pending[tx] = append(evs, ev)
+	o.pendingMu.Unlock()
+	if registered {
+		return
+	}
+	tx.OnCommit(func(next ent.Committer) ent.Committer {
+		return ent.CommitFunc(func(ctx context.Context, tx *ent.Tx) error {
+			o.commitMu.Lock()
+			defer o.commitMu.Unlock()
+			err := next.Commit(ctx, tx)
+			evs := o.take(tx)
+			if err != nil {
+				return err
+			}
+			for _, ev := range evs {
+				o.hub.Publish(ev)
+			}
+			return nil
+		})
+	})
+	tx.OnRollback(func(next ent.Rollbacker) ent.Rollbacker {
+		return ent.RollbackFunc(func(ctx context.Context, tx *ent.Tx) error {
+			o.take(tx)
+			return next.Rollback(ctx, tx)
+		})
+	})
+}
+
+// take removes and returns the events queued for tx.
+func (o *Outbox) take(tx *ent.Tx) []Event {
+	o.pendingMu.Lock()
+	defer o.pendingMu.Unlock()
+	evs := o.pending[tx]
+	delete(o.pending, tx)
+	return evs
 }
