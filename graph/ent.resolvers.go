@@ -10,72 +10,179 @@ import (
 	"billing/graph/generated"
 	"billing/internal/pulid"
 	"context"
-	"fmt"
+	"billing/internal/fault"
+	"github.com/99designs/gqlgen/graphql"
 
 	"entgo.io/contrib/entgql"
 )
 
 // Node is the resolver for the node field.
 func (r *queryResolver) Node(ctx context.Context, id pulid.ID) (ent.Noder, error) {
-	panic(fmt.Errorf("not implemented: Node - node"))
+	return r.node(ctx, id)
 }
 
 // Nodes is the resolver for the nodes field.
 func (r *queryResolver) Nodes(ctx context.Context, ids []pulid.ID) ([]ent.Noder, error) {
-	panic(fmt.Errorf("not implemented: Nodes - nodes"))
+	out := make([]ent.Noder, len(ids))
+	for i, id := range ids {
+		n, err := r.node(ctx, id)
+		if err != nil {
+			if fault.CodeOf(err) != fault.NotFound {
+				return nil, err
+			}
+			graphql.AddError(ctx, gqlErr(ctx, err))
+			continue
+		}
+		out[i] = n
+	}
+	return out, nil
 }
 
 // Accounts is the resolver for the accounts field.
 func (r *queryResolver) Accounts(ctx context.Context, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.AccountOrder, where *ent.AccountWhereInput) (*ent.AccountConnection, error) {
-	panic(fmt.Errorf("not implemented: Accounts - accounts"))
+	if _, err := reader(ctx); err != nil {
+		return nil, err
+	}
+	first, last, err := pageSize(first, last)
+	if err != nil {
+		return nil, err
+	}
+	return r.DB.Client.Account.Query().Paginate(ctx, after, first, before, last,
+		ent.WithAccountOrder(orderBy), ent.WithAccountFilter(where.Filter))
 }
 
 // AuditLogs is the resolver for the auditLogs field.
 func (r *queryResolver) AuditLogs(ctx context.Context, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.AuditLogOrder, where *ent.AuditLogWhereInput) (*ent.AuditLogConnection, error) {
-	panic(fmt.Errorf("not implemented: AuditLogs - auditLogs"))
+	if _, err := admin(ctx); err != nil {
+		return nil, err
+	}
+	first, last, err := pageSize(first, last)
+	if err != nil {
+		return nil, err
+	}
+	return r.DB.Client.AuditLog.Query().Paginate(ctx, after, first, before, last,
+		ent.WithAuditLogOrder(orderBy), ent.WithAuditLogFilter(where.Filter))
 }
 
 // Coupons is the resolver for the coupons field.
 func (r *queryResolver) Coupons(ctx context.Context, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.CouponOrder, where *ent.CouponWhereInput) (*ent.CouponConnection, error) {
-	panic(fmt.Errorf("not implemented: Coupons - coupons"))
+	if _, err := admin(ctx); err != nil {
+		return nil, err
+	}
+	first, last, err := pageSize(first, last)
+	if err != nil {
+		return nil, err
+	}
+	return r.DB.Client.Coupon.Query().Paginate(ctx, after, first, before, last,
+		ent.WithCouponOrder(orderBy), ent.WithCouponFilter(where.Filter))
 }
 
 // Invoices is the resolver for the invoices field.
 func (r *queryResolver) Invoices(ctx context.Context, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.InvoiceOrder, where *ent.InvoiceWhereInput) (*ent.InvoiceConnection, error) {
-	panic(fmt.Errorf("not implemented: Invoices - invoices"))
+	if _, err := reader(ctx); err != nil {
+		return nil, err
+	}
+	first, last, err := pageSize(first, last)
+	if err != nil {
+		return nil, err
+	}
+	return r.DB.Client.Invoice.Query().Paginate(ctx, after, first, before, last,
+		ent.WithInvoiceOrder(orderBy), ent.WithInvoiceFilter(where.Filter))
 }
 
 // Notifications is the resolver for the notifications field.
 func (r *queryResolver) Notifications(ctx context.Context, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.NotificationOrder, where *ent.NotificationWhereInput) (*ent.NotificationConnection, error) {
-	panic(fmt.Errorf("not implemented: Notifications - notifications"))
+	if _, err := reader(ctx); err != nil {
+		return nil, err
+	}
+	first, last, err := pageSize(first, last)
+	if err != nil {
+		return nil, err
+	}
+	return r.DB.Client.Notification.Query().Paginate(ctx, after, first, before, last,
+		ent.WithNotificationOrder(orderBy), ent.WithNotificationFilter(where.Filter))
 }
 
 // Orders is the resolver for the orders field.
 func (r *queryResolver) Orders(ctx context.Context, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.OrderOrder, where *ent.OrderWhereInput) (*ent.OrderConnection, error) {
-	panic(fmt.Errorf("not implemented: Orders - orders"))
+	if _, err := reader(ctx); err != nil {
+		return nil, err
+	}
+	first, last, err := pageSize(first, last)
+	if err != nil {
+		return nil, err
+	}
+	return r.DB.Client.Order.Query().Paginate(ctx, after, first, before, last,
+		ent.WithOrderOrder(orderBy), ent.WithOrderFilter(where.Filter))
 }
 
 // Payments is the resolver for the payments field.
 func (r *queryResolver) Payments(ctx context.Context, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.PaymentOrder, where *ent.PaymentWhereInput) (*ent.PaymentConnection, error) {
-	panic(fmt.Errorf("not implemented: Payments - payments"))
+	if _, err := reader(ctx); err != nil {
+		return nil, err
+	}
+	first, last, err := pageSize(first, last)
+	if err != nil {
+		return nil, err
+	}
+	return r.DB.Client.Payment.Query().Paginate(ctx, after, first, before, last,
+		ent.WithPaymentOrder(orderBy), ent.WithPaymentFilter(where.Filter))
 }
 
 // Plans is the resolver for the plans field.
 func (r *queryResolver) Plans(ctx context.Context, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.PlanOrder, where *ent.PlanWhereInput) (*ent.PlanConnection, error) {
-	panic(fmt.Errorf("not implemented: Plans - plans"))
+	if _, err := reader(ctx); err != nil {
+		return nil, err
+	}
+	first, last, err := pageSize(first, last)
+	if err != nil {
+		return nil, err
+	}
+	return r.DB.Client.Plan.Query().Paginate(ctx, after, first, before, last,
+		ent.WithPlanOrder(orderBy), ent.WithPlanFilter(where.Filter))
 }
 
 // Products is the resolver for the products field.
 func (r *queryResolver) Products(ctx context.Context, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.ProductOrder, where *ent.ProductWhereInput) (*ent.ProductConnection, error) {
-	panic(fmt.Errorf("not implemented: Products - products"))
+	if _, err := reader(ctx); err != nil {
+		return nil, err
+	}
+	first, last, err := pageSize(first, last)
+	if err != nil {
+		return nil, err
+	}
+	return r.DB.Client.Product.Query().Paginate(ctx, after, first, before, last,
+		ent.WithProductOrder(orderBy), ent.WithProductFilter(where.Filter))
 }
 
 // Resources is the resolver for the resources field.
 func (r *queryResolver) Resources(ctx context.Context, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.ResourceOrder, where *ent.ResourceWhereInput) (*ent.ResourceConnection, error) {
-	panic(fmt.Errorf("not implemented: Resources - resources"))
+	if _, err := reader(ctx); err != nil {
+		return nil, err
+	}
+	first, last, err := pageSize(first, last)
+	if err != nil {
+		return nil, err
+	}
+	return r.DB.Client.Resource.Query().Paginate(ctx, after, first, before, last,
+		ent.WithResourceOrder(orderBy), ent.WithResourceFilter(where.Filter))
 }
+
+// Account returns generated.AccountResolver implementation.
+func (r *Resolver) Account() generated.AccountResolver { return &accountResolver{r} }
+
+// LedgerEntry returns generated.LedgerEntryResolver implementation.
+func (r *Resolver) LedgerEntry() generated.LedgerEntryResolver { return &ledgerEntryResolver{r} }
 
 // Query returns generated.QueryResolver implementation.
 func (r *Resolver) Query() generated.QueryResolver { return &queryResolver{r} }
 
-type queryResolver struct{ *Resolver }
+// Wallet returns generated.WalletResolver implementation.
+func (r *Resolver) Wallet() generated.WalletResolver { return &walletResolver{r} }
+
+type (
+	accountResolver     struct{ *Resolver }
+	ledgerEntryResolver struct{ *Resolver }
+	queryResolver       struct{ *Resolver }
+	walletResolver      struct{ *Resolver }
+)

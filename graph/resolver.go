@@ -1,8 +1,23 @@
+// Package graph holds the GraphQL resolvers. Resolvers are thin: they check
+// who is asking, call one service method and map its result and faults to
+// the schema. Billing rules, SQL and event publishing live in internal/.
 package graph
 
-// This file will not be regenerated automatically.
-//
-// It serves as dependency injection for your app, add any dependencies you require
-// here.
+import (
+	"log/slog"
 
-type Resolver struct{}
+	"github.com/jonboulle/clockwork"
+
+	"billing/internal/events"
+	"billing/internal/ledger"
+	"billing/internal/store"
+)
+
+// Resolver is the root resolver; it carries the services.
+type Resolver struct {
+	DB     *store.DB
+	Ledger *ledger.Service
+	Hub    *events.Hub
+	Clock  clockwork.Clock
+	Logger *slog.Logger
+}

@@ -16,6 +16,7 @@ import (
 	"entgo.io/ent/schema/index"
 	"entgo.io/ent/schema/mixin"
 
+	"billing/ent/intercept"
 	"billing/internal/auth"
 	"billing/internal/money"
 	"billing/internal/pulid"
@@ -102,19 +103,14 @@ func (m TenantMixin) Interceptors() []ent.Interceptor {
 		column = "id"
 	}
 	return []ent.Interceptor{
-		ent.TraverseFunc(func(ctx context.Context, q ent.Query) error {
+		intercept.TraverseFunc(func(ctx context.Context, q intercept.Query) error {
 			v, ok := auth.FromContext(ctx)
 			if !ok {
 				return ErrNoViewer
 			}
-			if !v.IsCustomerScoped() {
-				return nil
+			if v.IsCustomerScoped() {
+				q.WhereP(sql.FieldEQ(column, v.AccountID))
 			}
-			wq, ok := q.(interface{ WhereP(...func(*sql.Selector)) })
-			if !ok {
-				return errors.New("tenancy: query cannot be filtered")
-			}
-			wq.WhereP(sql.FieldEQ(column, v.AccountID))
 			return nil
 		}),
 	}

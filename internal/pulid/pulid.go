@@ -78,11 +78,14 @@ func (id ID) Value() (driver.Value, error) { return string(id), nil }
 
 // UnmarshalGQL reads an ID scalar; it must be a string.
 func (id *ID) UnmarshalGQL(v any) error {
-	s, ok := v.(string)
-	if !ok {
+	switch s := v.(type) {
+	case string:
+		*id = ID(s)
+	case ID:
+		*id = s
+	default:
 		return fmt.Errorf("ID must be a string")
 	}
-	*id = ID(s)
 	return nil
 }
 

@@ -1,0 +1,225 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+
+	"billing/ent"
+	"billing/ent/member"
+	"billing/graph"
+	"billing/internal/account"
+	"billing/internal/auth"
+	"billing/internal/catalog"
+	"billing/internal/config"
+	"billing/internal/events"
+	"billing/internal/ledger"
+	"billing/internal/server"
+	"billing/internal/store"
+)
+
+// Demo account of the embedded default: the seed creates it and the
+// start-up log prints a customer token for it.
+const (
+	demoSubject  = "demo@example.com"
+	demoName     = "Demo Customer"
+	adminSubject = "admin@billing.local"
+)
+
+// env holds what every command needs: configuration, logger, secret.
+type env struct {
+	cfg    config.Config
+	logger *slog.Logger
+	secret []byte
+}
+
+func load(name string, args []string, getenv func(string) string, stderr io.Writer, extra func(*flag.FlagSet)) (env, error) {
+	fs := flag.NewFlagSet("billing "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	if extra != nil {
+		extra(fs)
+	}
+	cfg, err := config.Load(fs, args, getenv)
+	if err != nil {
+		return env{}, err
+	}
+	e := env{cfg: cfg, logger: newLogger(stderr, cfg.LogLevel, cfg.LogFormat)}
+	if cfg.JWTSecret != "" {
+		e.secret = []byte(cfg.JWTSecret)
+	} else if cfg.Embedded() {
+		if e.secret, err = auth.LoadOrCreateSecret(cfg.DataDir); err != nil {
+			return env{}, err
+		}
+	} else {
+		return env{}, errors.New("BILLING_JWT_SECRET is required with BILLING_DATABASE_URL")
+	}
+	return e, nil
+}
+
+func (e env) open(ctx context.Context) (*store.DB, error) {
+	db, err := store.Open(ctx, e.cfg.DatabaseURL, e.cfg.SQLitePath())
+	if err != nil {
+		return nil, err
+	}
+	if err := db.Migrate(ctx); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+func serve(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
+	e, err := load("serve", args, getenv, stderr, nil)
+	if err != nil {
+		return err
+	}
+	db, err := e.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	clock := clockwork.NewRealClock()
+	issuer, err := auth.NewIssuer(e.secret, clock.Now)
+	if err != nil {
+		return err
+	}
+	var demo *ent.Account
+	if e.cfg.Embedded() {
+		// The embedded default seeds itself on first start.
+		if demo, err = seedAll(ctx, db, clock, e.logger); err != nil {
+			return err
+		}
+	}
+	bus := events.NewBus(db, e.cfg.DatabaseURL, e.logger)
+	if err := bus.Start(ctx); err != nil {
+		return err
+	}
+	defer func() { _ = bus.Stop(context.Background()) }()
+	resolver := &graph.Resolver{
+		DB:     db,
+		Ledger: ledger.New(db, bus.Outbox, clock),
+		Hub:    bus.Hub,
+		Clock:  clock,
+		Logger: e.logger,
+	}
+	opts := server.Options{DB: db, Issuer: issuer, Resolver: resolver, Logger: e.logger, Dev: e.cfg.Embedded()}
+	if e.cfg.Embedded() {
+		if opts.PlaygroundToken, err = issuer.Issue(auth.Viewer{Subject: adminSubject, Role: auth.RoleAdmin}, 30*24*time.Hour); err != nil {
+			return err
+		}
+	}
+	srv := server.New(opts)
+	return srv.Run(ctx, e.cfg.Addr, 20*time.Second, func(addr net.Addr) {
+		e.logger.Info("billing is serving", "addr", addr.String(), "engine", db.Dialect, "config", e.cfg.Redacted())
+		if !e.cfg.Embedded() {
+			return
+		}
+		base := "http://" + addr.String()
+		custTok, err := issuer.Issue(auth.Viewer{Subject: demoSubject, Role: auth.RoleCustomer, AccountID: string(demo.ID)}, 30*24*time.Hour)
+		if err != nil {
+			e.logger.Error("issue demo token", "err", err)
+			return
+		}
+		fmt.Fprintf(stderr, "\n  Admin playground:   %s/playground/\n  GraphQL endpoint:   %s/graphql\n  Admin token:        %s\n  Demo customer (%s) token:\n                      %s\n\n",
+			base, base, opts.PlaygroundToken, demo.ID, custTok)
+	})
+}
+
+func migrate(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
+	e, err := load("migrate", args, getenv, stderr, nil)
+	if err != nil {
+		return err
+	}
+	db, err := e.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	applied, pending, err := db.MigrationStatus(ctx)
+	if err != nil {
+		return err
+	}
+	e.logger.Info("migrations applied", "engine", db.Dialect, "applied", len(applied), "pending", len(pending))
+	return nil
+}
+
+func seed(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
+	e, err := load("seed", args, getenv, stderr, nil)
+	if err != nil {
+		return err
+	}
+	db, err := e.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	_, err = seedAll(ctx, db, clockwork.NewRealClock(), e.logger)
+	return err
+}
+
+// seedAll seeds the catalog and the demo account; both steps are
+// idempotent, so it runs on every embedded start.
+func seedAll(ctx context.Context, db *store.DB, clock clockwork.Clock, logger *slog.Logger) (*ent.Account, error) {
+	ctx = auth.SystemContext(ctx)
+	res, err := catalog.Seed(ctx, db.Client)
+	if err != nil {
+		return nil, fmt.Errorf("seed catalog: %w", err)
+	}
+	m, err := db.Client.Member.Query().Where(member.Subject(demoSubject)).WithAccount().First(ctx)
+	switch {
+	case err == nil:
+		return m.Edges.Account, nil
+	case !ent.IsNotFound(err):
+		return nil, fmt.Errorf("seed demo account: %w", err)
+	}
+	acc, err := account.New(db, clock).Create(ctx, account.CreateInput{
+		Name: demoName, Email: demoSubject, OwnerSubject: demoSubject,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("seed demo account: %w", err)
+	}
+	logger.Info("seeded", "catalog", fmt.Sprintf("%+v", res), "demo_account", acc.ID)
+	return acc, nil
+}
+
+func token(args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	var role, accountID, subject string
+	var ttl time.Duration
+	e, err := load("token", args, getenv, stderr, func(fs *flag.FlagSet) {
+		fs.StringVar(&role, "role", "", "admin, customer, viewer or service")
+		fs.StringVar(&accountID, "account", "", "account id (customer and viewer tokens)")
+		fs.StringVar(&subject, "subject", "", "who the token is for (default: the role name)")
+		fs.DurationVar(&ttl, "ttl", 24*time.Hour, "how long the token is valid")
+	})
+	if err != nil {
+		return err
+	}
+	r, err := auth.ParseRole(strings.ToLower(role))
+	if err != nil || r == auth.RoleSystem {
+		return fmt.Errorf("--role must be admin, customer, viewer or service")
+	}
+	if subject == "" {
+		subject = string(r)
+	}
+	issuer, err := auth.NewIssuer(e.secret, nil)
+	if err != nil {
+		return err
+	}
+	tok, err := issuer.Issue(auth.Viewer{Subject: subject, Role: r, AccountID: accountID}, ttl)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(stdout, tok)
+	return err
+}
+
+var _ = os.Getenv
