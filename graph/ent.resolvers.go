@@ -8,12 +8,12 @@ package graph
 import (
 	"billing/ent"
 	"billing/graph/generated"
+	"billing/internal/fault"
 	"billing/internal/pulid"
 	"context"
-	"billing/internal/fault"
-	"github.com/99designs/gqlgen/graphql"
 
 	"entgo.io/contrib/entgql"
+	"github.com/99designs/gqlgen/graphql"
 )
 
 // Node is the resolver for the node field.

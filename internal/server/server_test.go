@@ -55,7 +55,12 @@ func TestCatalogAndViewerWallet(t *testing.T) {
 	var d struct {
 		Products struct {
 			TotalCount int
-			Edges      []struct{ Node struct{ Code string; AllowedPeriods []int } }
+			Edges      []struct {
+				Node struct {
+					Code           string
+					AllowedPeriods []int
+				}
+			}
 		}
 		Plans struct {
 			Edges []struct {
@@ -174,7 +179,9 @@ func TestAdjustCredit(t *testing.T) {
 			Account struct {
 				CreditHistory struct {
 					TotalCount int
-					Edges      []struct{ Node struct{ Kind, Amount, BalanceAfter string } }
+					Edges      []struct {
+						Node struct{ Kind, Amount, BalanceAfter string }
+					}
 				}
 			}
 		}
@@ -189,7 +196,9 @@ func TestAdjustCredit(t *testing.T) {
 	var a struct {
 		AuditLogs struct {
 			TotalCount int
-			Edges      []struct{ Node struct{ Actor, Action, Reason, AccountID string } }
+			Edges      []struct {
+				Node struct{ Actor, Action, Reason, AccountID string }
+			}
 		}
 	}
 	r.mustData(t, &a)
@@ -240,7 +249,9 @@ func TestAdjustCreditBadInput(t *testing.T) {
 	var d struct {
 		AuditLogs struct{ TotalCount int }
 		Accounts  struct {
-			Edges []struct{ Node struct{ Wallet struct{ Balance string } } }
+			Edges []struct {
+				Node struct{ Wallet struct{ Balance string } }
+			}
 		}
 	}
 	r.mustData(t, &d)
@@ -308,7 +319,12 @@ func TestViewerCannotMutate(t *testing.T) {
 	require.Equal(t, "null", string(r.Data))
 	// But it reads its account.
 	r = b.gql(t, b.vwA, `{ viewer { role account { id } } }`, nil)
-	var d struct{ Viewer struct{ Role string; Account struct{ ID string } } }
+	var d struct {
+		Viewer struct {
+			Role    string
+			Account struct{ ID string }
+		}
+	}
 	r.mustData(t, &d)
 	require.Equal(t, "VIEWER", d.Viewer.Role)
 	require.Equal(t, string(b.accA.ID), d.Viewer.Account.ID)
