@@ -1102,13 +1102,6 @@ var (
 				OnDelete:   schema.NoAction,
 			},
 		},
-		Indexes: []*schema.Index{
-			{
-				Name:    "wallet_account_id",
-				Unique:  true,
-				Columns: []*schema.Column{WalletsColumns[7]},
-			},
-		},
 	}
 	// Tables holds all the tables in the schema.
 	Tables = []*schema.Table{

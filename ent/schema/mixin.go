@@ -67,7 +67,8 @@ type TenantMixin struct {
 	Optional bool
 	// Self is set on the accounts table itself, filtered by id.
 	Self bool
-	// One is set for tables with at most one row per account (wallets).
+	// One is set for tables with at most one row per account (wallets),
+	// whose unique one-to-one edge already indexes account_id.
 	One bool
 }
 
@@ -91,7 +92,7 @@ func (m TenantMixin) Indexes() []ent.Index {
 		return nil
 	}
 	if m.One {
-		return []ent.Index{index.Fields("account_id").Unique()}
+		return nil // the one-to-one edge already makes account_id unique
 	}
 	return []ent.Index{index.Fields("account_id")}
 }

@@ -24,9 +24,11 @@ const MinutesPer30Days = 43200
 var (
 	scaleFactor = decimal.New(1, Scale)
 	// Max is the largest absolute amount the service accepts anywhere:
-	// 100,000,000,000,000 VND. It keeps every stored value, and the sum of up
-	// to 90,000 of them, inside a signed 64-bit integer.
-	Max = Amount{d: decimal.New(1, 14)}
+	// 1,000,000,000,000 VND (10^16 in the database form). It keeps every
+	// stored value, and the sum of up to 900 maximal ones, inside a signed
+	// 64-bit integer; SQLite's SUM reports an overflow rather than wrapping
+	// and PostgreSQL's SUM(bigint) is an exact numeric.
+	Max = Amount{d: decimal.New(1, 12)}
 )
 
 // ErrInvalid is returned (wrapped) for every amount that cannot be
@@ -161,7 +163,7 @@ func Min(a, b Amount) Amount {
 	return b
 }
 
-// Max returns the larger of a and b.
+// MaxOf returns the larger of a and b.
 func MaxOf(a, b Amount) Amount {
 	if a.GreaterThan(b) {
 		return a

@@ -41,6 +41,10 @@ type DB struct {
 	Client  *ent.Client
 	SQL     *sql.DB
 	Dialect string // dialect.SQLite or dialect.Postgres
+
+	// afterMigrationsRead, when set by a test, runs after Migrate read the
+	// applied versions and before it applies the first pending file.
+	afterMigrationsRead func()
 }
 
 // Open opens PostgreSQL when databaseURL is set, else the SQLite file at
