@@ -192,7 +192,7 @@ func TestCreditCappedAtMax(t *testing.T) {
 	_, err = b.credit(b.ctx, ledger.Movement{AccountID: acc, Amount: money.VND(1), Kind: ledgertransaction.KindDEPOSIT})
 	require.Equal(t, fault.Invalid, fault.CodeOf(err), "%v", err)
 	require.Equal(t, before, b.snapshot(t))
-	w := b.requireWallet(t, acc, 100_000_000_000_000, 0)
+	w := b.requireWallet(t, acc, 1_000_000_000_000, 0)
 	require.Equal(t, money.Max.String(), w.Balance.String())
 	b.verify(t, acc)
 }
