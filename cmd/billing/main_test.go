@@ -104,7 +104,12 @@ func TestServeEmbedded(t *testing.T) {
 			Products struct{ TotalCount int }
 			Accounts struct {
 				TotalCount int
-				Edges      []struct{ Node struct{ Name string; Wallet struct{ Balance string } } }
+				Edges      []struct {
+					Node struct {
+						Name   string
+						Wallet struct{ Balance string }
+					}
+				}
 			}
 		}
 	}
