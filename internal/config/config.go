@@ -28,6 +28,8 @@ const (
 	DefaultLogLevel      = "info"
 	DefaultLogFormat     = "text"
 	DefaultPaymentExpiry = 15 * time.Minute
+	DefaultVNPayPayURL   = "https://sandbox.vnpayment.vn/paymentv2/vpcpay.html"
+	DefaultVNPayAPIURL   = "https://sandbox.vnpayment.vn/merchant_webapi/api/transaction"
 )
 
 // sqliteFileName is the database file of the embedded mode inside the data directory.
@@ -60,6 +62,15 @@ type Config struct {
 	PaymentExpiry time.Duration
 	// PublicURL is the externally reachable base URL, used in gateway return and callback links.
 	PublicURL string
+	// VNPAY terminal: code, hash secret and endpoints (used when Sandbox is off).
+	VNPayTmnCode, VNPayHashSecret, VNPayPayURL, VNPayAPIURL string
+	// Provisioner is "simulator" (built in) or "external" (product services
+	// report back through reportProvisioning).
+	Provisioner string
+	// ProvisionDelay is how long the simulator takes per resource.
+	ProvisionDelay time.Duration
+	// ProvisionFailurePercent is the share of simulated provisionings that fail (0–100).
+	ProvisionFailurePercent int
 }
 
 // setting describes one configuration value: its names, default and meaning.
@@ -147,6 +158,61 @@ var settings = []setting{
 		},
 	},
 	{
+		flag: "vnpay-tmn-code", env: "BILLING_VNPAY_TMN_CODE", usageDef: "empty",
+		meaning: "VNPAY terminal code (8 characters), when the sandbox is off.",
+		apply:   func(c *Config, v string) error { c.VNPayTmnCode = v; return nil },
+	},
+	{
+		flag: "vnpay-hash-secret", env: "BILLING_VNPAY_HASH_SECRET", usageDef: "empty",
+		meaning: "VNPAY hash secret (HMAC-SHA512 key). Never logged. Prefer the variable.",
+		apply:   func(c *Config, v string) error { c.VNPayHashSecret = v; return nil },
+	},
+	{
+		flag: "vnpay-pay-url", env: "BILLING_VNPAY_PAY_URL", flagDef: DefaultVNPayPayURL, usageDef: "VNPAY's sandbox page",
+		meaning: "VNPAY hosted payment page URL.",
+		apply:   func(c *Config, v string) error { c.VNPayPayURL = v; return nil },
+	},
+	{
+		flag: "vnpay-api-url", env: "BILLING_VNPAY_API_URL", flagDef: DefaultVNPayAPIURL, usageDef: "VNPAY's sandbox API",
+		meaning: "VNPAY merchant API URL (querydr, refund).",
+		apply:   func(c *Config, v string) error { c.VNPayAPIURL = v; return nil },
+	},
+	{
+		flag: "provisioner", env: "BILLING_PROVISIONER", flagDef: "simulator", usageDef: "`simulator`",
+		meaning: "`simulator` provisions resources in-process; `external` waits for product services to call `reportProvisioning`.",
+		apply: func(c *Config, v string) error {
+			if v != "simulator" && v != "external" {
+				return fmt.Errorf("invalid provisioner %q (use simulator or external)", v)
+			}
+			c.Provisioner = v
+			return nil
+		},
+	},
+	{
+		flag: "provision-delay", env: "BILLING_PROVISION_DELAY", flagDef: "2s", usageDef: "`2s`",
+		meaning: "How long the provisioning simulator takes per resource.",
+		apply: func(c *Config, v string) error {
+			d, err := time.ParseDuration(v)
+			if err != nil || d < 0 {
+				return fmt.Errorf("invalid duration %q", v)
+			}
+			c.ProvisionDelay = d
+			return nil
+		},
+	},
+	{
+		flag: "provision-failure-percent", env: "BILLING_PROVISION_FAILURE_PERCENT", flagDef: "0", usageDef: "`0`",
+		meaning: "Share of simulated provisionings that fail, in percent (0–100).",
+		apply: func(c *Config, v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 || n > 100 {
+				return fmt.Errorf("invalid percent %q (0–100)", v)
+			}
+			c.ProvisionFailurePercent = n
+			return nil
+		},
+	},
+	{
 		flag: "public-url", env: "BILLING_PUBLIC_URL", usageDef: "`http://<addr>` (`localhost` for a wildcard host)",
 		meaning: "Externally reachable base URL, used in payment return and callback links.",
 		apply:   func(c *Config, v string) error { c.PublicURL = v; return nil },
@@ -183,13 +249,17 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, 
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
 
 	c := Config{
-		Addr:          DefaultAddr,
-		DataDir:       DefaultDataDir,
-		Timezone:      DefaultTimezone,
-		Scheduler:     true,
-		LogLevel:      DefaultLogLevel,
-		LogFormat:     DefaultLogFormat,
-		PaymentExpiry: DefaultPaymentExpiry,
+		Addr:           DefaultAddr,
+		DataDir:        DefaultDataDir,
+		Timezone:       DefaultTimezone,
+		Scheduler:      true,
+		LogLevel:       DefaultLogLevel,
+		LogFormat:      DefaultLogFormat,
+		PaymentExpiry:  DefaultPaymentExpiry,
+		VNPayPayURL:    DefaultVNPayPayURL,
+		VNPayAPIURL:    DefaultVNPayAPIURL,
+		Provisioner:    "simulator",
+		ProvisionDelay: 2 * time.Second,
 	}
 	var (
 		errs         []error
@@ -408,17 +478,20 @@ func (c Config) Redacted() map[string]string {
 		}
 	}
 	m := map[string]string{
-		"addr":           c.Addr,
-		"data-dir":       c.DataDir,
-		"database-url":   redactURL(c.DatabaseURL),
-		"jwt-secret":     secret,
-		"timezone":       c.Timezone,
-		"scheduler":      strconv.FormatBool(c.Scheduler),
-		"log-level":      c.LogLevel,
-		"log-format":     c.LogFormat,
-		"sandbox":        strconv.FormatBool(c.Sandbox),
-		"payment-expiry": c.PaymentExpiry.String(),
-		"public-url":     redactURL(c.PublicURL),
+		"addr":              c.Addr,
+		"data-dir":          c.DataDir,
+		"database-url":      redactURL(c.DatabaseURL),
+		"jwt-secret":        secret,
+		"timezone":          c.Timezone,
+		"scheduler":         strconv.FormatBool(c.Scheduler),
+		"log-level":         c.LogLevel,
+		"log-format":        c.LogFormat,
+		"sandbox":           strconv.FormatBool(c.Sandbox),
+		"payment-expiry":    c.PaymentExpiry.String(),
+		"public-url":        redactURL(c.PublicURL),
+		"vnpay-tmn-code":    c.VNPayTmnCode,
+		"vnpay-hash-secret": map[bool]string{true: "[redacted]", false: ""}[c.VNPayHashSecret != ""],
+		"provisioner":       c.Provisioner,
 	}
 	if c.Embedded() {
 		m["sqlite-path"] = c.SQLitePath()

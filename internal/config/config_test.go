@@ -2,6 +2,7 @@ package config
 
 import (
 	"flag"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -43,17 +44,21 @@ func TestLoadDefaults(t *testing.T) {
 
 	c.Location = nil
 	require.Equal(t, Config{
-		Addr:          "127.0.0.1:8080",
-		DataDir:       "./data",
-		DatabaseURL:   "",
-		JWTSecret:     "",
-		Timezone:      "Asia/Ho_Chi_Minh",
-		Scheduler:     true,
-		LogLevel:      "info",
-		LogFormat:     "text",
-		Sandbox:       true,
-		PaymentExpiry: 15 * time.Minute,
-		PublicURL:     "http://127.0.0.1:8080",
+		Addr:           "127.0.0.1:8080",
+		DataDir:        "./data",
+		DatabaseURL:    "",
+		JWTSecret:      "",
+		Timezone:       "Asia/Ho_Chi_Minh",
+		Scheduler:      true,
+		LogLevel:       "info",
+		LogFormat:      "text",
+		Sandbox:        true,
+		PaymentExpiry:  15 * time.Minute,
+		PublicURL:      "http://127.0.0.1:8080",
+		VNPayPayURL:    "https://sandbox.vnpayment.vn/paymentv2/vpcpay.html",
+		VNPayAPIURL:    "https://sandbox.vnpayment.vn/merchant_webapi/api/transaction",
+		Provisioner:    "simulator",
+		ProvisionDelay: 2 * time.Second,
 	}, c)
 	require.True(t, c.Embedded())
 	require.Equal(t, "data/billing.db", c.SQLitePath())
@@ -298,21 +303,27 @@ func TestValidate(t *testing.T) {
 func TestRedacted(t *testing.T) {
 	t.Parallel()
 	c := mustLoad(t, nil, map[string]string{
-		"BILLING_DATABASE_URL": "postgres://billing:hunter2@db.example.com:5432/billing?sslmode=require",
-		"BILLING_JWT_SECRET":   testSecret,
+		"BILLING_DATABASE_URL":      "postgres://billing:hunter2@db.example.com:5432/billing?sslmode=require",
+		"BILLING_JWT_SECRET":        testSecret,
+		"BILLING_VNPAY_TMN_CODE":    "DEMOV210",
+		"BILLING_VNPAY_HASH_SECRET": "topsecretvnpaykey",
 	})
+	require.NotContains(t, fmt.Sprint(c.Redacted()), "topsecretvnpaykey")
 	require.Equal(t, map[string]string{
-		"addr":           "127.0.0.1:8080",
-		"data-dir":       "./data",
-		"database-url":   "postgres://billing:xxxxx@db.example.com:5432/billing?sslmode=require",
-		"jwt-secret":     "[redacted]",
-		"timezone":       "Asia/Ho_Chi_Minh",
-		"scheduler":      "true",
-		"log-level":      "info",
-		"log-format":     "text",
-		"sandbox":        "false",
-		"payment-expiry": "15m0s",
-		"public-url":     "http://127.0.0.1:8080",
+		"addr":              "127.0.0.1:8080",
+		"data-dir":          "./data",
+		"database-url":      "postgres://billing:xxxxx@db.example.com:5432/billing?sslmode=require",
+		"jwt-secret":        "[redacted]",
+		"timezone":          "Asia/Ho_Chi_Minh",
+		"scheduler":         "true",
+		"log-level":         "info",
+		"log-format":        "text",
+		"sandbox":           "false",
+		"payment-expiry":    "15m0s",
+		"public-url":        "http://127.0.0.1:8080",
+		"provisioner":       "simulator",
+		"vnpay-tmn-code":    "DEMOV210",
+		"vnpay-hash-secret": "[redacted]",
 	}, c.Redacted())
 
 	embedded := mustLoad(t, nil, nil).Redacted()
@@ -339,7 +350,7 @@ func TestUsage(t *testing.T) {
 	lines := strings.Split(strings.TrimSuffix(u, "\n"), "\n")
 	require.Equal(t, "| Variable | Flag | Default | Meaning |", lines[0])
 	require.Equal(t, "| --- | --- | --- | --- |", lines[1])
-	require.Len(t, lines, 2+11)
+	require.Len(t, lines, 2+18)
 	require.Equal(t, "| `BILLING_ADDR` | `-addr` | `127.0.0.1:8080` | Address (host:port) the HTTP server listens on. |", lines[2])
 	require.Equal(t, "| `BILLING_PAYMENT_EXPIRY` | `-payment-expiry` | `15m` | How long a pending payment stays open before it expires (Go duration, e.g. `15m`, `1h`). |", lines[11])
 
@@ -355,7 +366,7 @@ func TestUsage(t *testing.T) {
 		require.Contains(t, lines, findRow(lines, "| `"+env+"` | `-"+f.Name+"` |"))
 		require.Contains(t, f.Usage, "(env "+env+")")
 	})
-	require.Equal(t, 11, n)
+	require.Equal(t, 18, n)
 }
 
 // findRow returns the line that starts with prefix, or "" when none does.
