@@ -1028,6 +1028,23 @@ type InvoiceWhereInput struct {
 	CodeEqualFold    *string  `json:"codeEqualFold,omitempty"`
 	CodeContainsFold *string  `json:"codeContainsFold,omitempty"`
 
+	// "product_id" field predicates.
+	ProductID             *pulid.ID  `json:"productID,omitempty"`
+	ProductIDNEQ          *pulid.ID  `json:"productIDNEQ,omitempty"`
+	ProductIDIn           []pulid.ID `json:"productIDIn,omitempty"`
+	ProductIDNotIn        []pulid.ID `json:"productIDNotIn,omitempty"`
+	ProductIDGT           *pulid.ID  `json:"productIDGT,omitempty"`
+	ProductIDGTE          *pulid.ID  `json:"productIDGTE,omitempty"`
+	ProductIDLT           *pulid.ID  `json:"productIDLT,omitempty"`
+	ProductIDLTE          *pulid.ID  `json:"productIDLTE,omitempty"`
+	ProductIDContains     *pulid.ID  `json:"productIDContains,omitempty"`
+	ProductIDHasPrefix    *pulid.ID  `json:"productIDHasPrefix,omitempty"`
+	ProductIDHasSuffix    *pulid.ID  `json:"productIDHasSuffix,omitempty"`
+	ProductIDIsNil        bool       `json:"productIDIsNil,omitempty"`
+	ProductIDNotNil       bool       `json:"productIDNotNil,omitempty"`
+	ProductIDEqualFold    *pulid.ID  `json:"productIDEqualFold,omitempty"`
+	ProductIDContainsFold *pulid.ID  `json:"productIDContainsFold,omitempty"`
+
 	// "action" field predicates.
 	Action      *invoice.Action  `json:"action,omitempty"`
 	ActionNEQ   *invoice.Action  `json:"actionNEQ,omitempty"`
@@ -1244,6 +1261,51 @@ func (i *InvoiceWhereInput) P() (predicate.Invoice, error) {
 	}
 	if i.CodeContainsFold != nil {
 		predicates = append(predicates, invoice.CodeContainsFold(*i.CodeContainsFold))
+	}
+	if i.ProductID != nil {
+		predicates = append(predicates, invoice.ProductIDEQ(*i.ProductID))
+	}
+	if i.ProductIDNEQ != nil {
+		predicates = append(predicates, invoice.ProductIDNEQ(*i.ProductIDNEQ))
+	}
+	if len(i.ProductIDIn) > 0 {
+		predicates = append(predicates, invoice.ProductIDIn(i.ProductIDIn...))
+	}
+	if len(i.ProductIDNotIn) > 0 {
+		predicates = append(predicates, invoice.ProductIDNotIn(i.ProductIDNotIn...))
+	}
+	if i.ProductIDGT != nil {
+		predicates = append(predicates, invoice.ProductIDGT(*i.ProductIDGT))
+	}
+	if i.ProductIDGTE != nil {
+		predicates = append(predicates, invoice.ProductIDGTE(*i.ProductIDGTE))
+	}
+	if i.ProductIDLT != nil {
+		predicates = append(predicates, invoice.ProductIDLT(*i.ProductIDLT))
+	}
+	if i.ProductIDLTE != nil {
+		predicates = append(predicates, invoice.ProductIDLTE(*i.ProductIDLTE))
+	}
+	if i.ProductIDContains != nil {
+		predicates = append(predicates, invoice.ProductIDContains(*i.ProductIDContains))
+	}
+	if i.ProductIDHasPrefix != nil {
+		predicates = append(predicates, invoice.ProductIDHasPrefix(*i.ProductIDHasPrefix))
+	}
+	if i.ProductIDHasSuffix != nil {
+		predicates = append(predicates, invoice.ProductIDHasSuffix(*i.ProductIDHasSuffix))
+	}
+	if i.ProductIDIsNil {
+		predicates = append(predicates, invoice.ProductIDIsNil())
+	}
+	if i.ProductIDNotNil {
+		predicates = append(predicates, invoice.ProductIDNotNil())
+	}
+	if i.ProductIDEqualFold != nil {
+		predicates = append(predicates, invoice.ProductIDEqualFold(*i.ProductIDEqualFold))
+	}
+	if i.ProductIDContainsFold != nil {
+		predicates = append(predicates, invoice.ProductIDContainsFold(*i.ProductIDContainsFold))
 	}
 	if i.Action != nil {
 		predicates = append(predicates, invoice.ActionEQ(*i.Action))

@@ -3,6 +3,9 @@ package graph
 import (
 	"context"
 
+	"billing/ent"
+	"billing/graph/model"
+
 	"billing/internal/auth"
 	"billing/internal/fault"
 	"billing/internal/pulid"
@@ -102,4 +105,21 @@ func upper(s string) string {
 		}
 	}
 	return string(b)
+}
+
+// deref returns *p, or the zero value for nil.
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
+}
+
+func couponPayload(c *ent.Coupon, err error) (*model.CouponPayload, error) {
+	if err != nil {
+		ue, err := userErrors(err)
+		return &model.CouponPayload{UserErrors: ue}, err
+	}
+	return &model.CouponPayload{Coupon: c, UserErrors: []*model.UserError{}}, nil
 }

@@ -171,8 +171,17 @@ func (r *queryResolver) Resources(ctx context.Context, after *entgql.Cursor[puli
 // Account returns generated.AccountResolver implementation.
 func (r *Resolver) Account() generated.AccountResolver { return &accountResolver{r} }
 
+// Coupon returns generated.CouponResolver implementation.
+func (r *Resolver) Coupon() generated.CouponResolver { return &couponResolver{r} }
+
 // LedgerEntry returns generated.LedgerEntryResolver implementation.
 func (r *Resolver) LedgerEntry() generated.LedgerEntryResolver { return &ledgerEntryResolver{r} }
+
+// OrderItem returns generated.OrderItemResolver implementation.
+func (r *Resolver) OrderItem() generated.OrderItemResolver { return &orderItemResolver{r} }
+
+// Payment returns generated.PaymentResolver implementation.
+func (r *Resolver) Payment() generated.PaymentResolver { return &paymentResolver{r} }
 
 // Query returns generated.QueryResolver implementation.
 func (r *Resolver) Query() generated.QueryResolver { return &queryResolver{r} }
@@ -182,7 +191,10 @@ func (r *Resolver) Wallet() generated.WalletResolver { return &walletResolver{r}
 
 type (
 	accountResolver     struct{ *Resolver }
+	couponResolver      struct{ *Resolver }
 	ledgerEntryResolver struct{ *Resolver }
+	orderItemResolver   struct{ *Resolver }
+	paymentResolver     struct{ *Resolver }
 	queryResolver       struct{ *Resolver }
 	walletResolver      struct{ *Resolver }
 )

@@ -8,6 +8,7 @@ import (
 
 	"github.com/jonboulle/clockwork"
 
+	"billing/internal/coupon"
 	"billing/internal/events"
 	"billing/internal/ledger"
 	"billing/internal/store"
@@ -15,9 +16,10 @@ import (
 
 // Resolver is the root resolver; it carries the services.
 type Resolver struct {
-	DB     *store.DB
-	Ledger *ledger.Service
-	Hub    *events.Hub
-	Clock  clockwork.Clock
-	Logger *slog.Logger
+	DB      *store.DB
+	Ledger  *ledger.Service
+	Coupons *coupon.Service
+	Hub     *events.Hub
+	Clock   clockwork.Clock
+	Logger  *slog.Logger
 }

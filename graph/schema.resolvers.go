@@ -7,16 +7,19 @@ package graph
 
 import (
 	"billing/ent"
+	"billing/ent/invoice"
 	"billing/ent/ledgerentry"
 	"billing/ent/wallet"
 	"billing/graph/generated"
 	"billing/graph/model"
+	"billing/internal/coupon"
 	"billing/internal/events"
 	"billing/internal/fault"
 	"billing/internal/ledger"
 	"billing/internal/money"
 	"billing/internal/pulid"
 	"context"
+	"fmt"
 
 	"entgo.io/contrib/entgql"
 )
@@ -35,6 +38,15 @@ func (r *accountResolver) CreditHistory(ctx context.Context, obj *ent.Account, a
 		Paginate(ctx, after, first, before, last,
 			ent.WithLedgerEntryOrder([]*ent.LedgerEntryOrder{{Field: ent.LedgerEntryOrderFieldCreatedAt, Direction: entgql.OrderDirectionDesc}}),
 			ent.WithLedgerEntryFilter(where.Filter))
+}
+
+// Usage is the resolver for the usage field.
+func (r *couponResolver) Usage(ctx context.Context, obj *ent.Coupon) (*model.CouponUsage, error) {
+	u, err := r.Coupons.Usage(ctx, obj.ID)
+	if err != nil {
+		return nil, err
+	}
+	return &model.CouponUsage{Reserved: u.Reserved, Consumed: u.Consumed, Released: u.Released}, nil
 }
 
 // AvailableAfter is the resolver for the availableAfter field.
@@ -70,6 +82,90 @@ func (r *mutationResolver) AdjustCredit(ctx context.Context, input model.AdjustC
 	return p, nil
 }
 
+// PlaceOrder is the resolver for the placeOrder field.
+func (r *mutationResolver) PlaceOrder(ctx context.Context, input model.PlaceOrderInput) (*model.PlaceOrderPayload, error) {
+	panic(fmt.Errorf("not implemented: PlaceOrder - placeOrder"))
+}
+
+// TopUp is the resolver for the topUp field.
+func (r *mutationResolver) TopUp(ctx context.Context, input model.TopUpInput) (*model.TopUpPayload, error) {
+	panic(fmt.Errorf("not implemented: TopUp - topUp"))
+}
+
+// StartLinkAccount is the resolver for the startLinkAccount field.
+func (r *mutationResolver) StartLinkAccount(ctx context.Context, input model.StartLinkAccountInput) (*model.StartLinkAccountPayload, error) {
+	panic(fmt.Errorf("not implemented: StartLinkAccount - startLinkAccount"))
+}
+
+// ReportProvisioning is the resolver for the reportProvisioning field.
+func (r *mutationResolver) ReportProvisioning(ctx context.Context, input model.ReportProvisioningInput) (*model.ReportProvisioningPayload, error) {
+	panic(fmt.Errorf("not implemented: ReportProvisioning - reportProvisioning"))
+}
+
+// CreateCoupon is the resolver for the createCoupon field.
+func (r *mutationResolver) CreateCoupon(ctx context.Context, input model.CreateCouponInput) (*model.CouponPayload, error) {
+	in := coupon.CreateInput{
+		Code: input.Code, Kind: input.Kind, Cap: input.Cap, ProductCodes: input.ProductCodes,
+		ValidFrom: input.ValidFrom, ValidUntil: input.ValidUntil, MaxRedemptions: input.MaxRedemptions,
+	}
+	in.Description = deref(input.Description)
+	in.Amount = deref(input.Amount)
+	in.Percent = deref(input.Percent)
+	in.MinOrderAmount = deref(input.MinOrderAmount)
+	in.PerAccountLimit = deref(input.PerAccountLimit)
+	in.FirstOrderOnly = deref(input.FirstOrderOnly)
+	c, err := r.Coupons.Create(ctx, in)
+	return couponPayload(c, err)
+}
+
+// UpdateCoupon is the resolver for the updateCoupon field.
+func (r *mutationResolver) UpdateCoupon(ctx context.Context, input model.UpdateCouponInput) (*model.CouponPayload, error) {
+	in := coupon.UpdateInput{
+		Description: input.Description, ValidFrom: input.ValidFrom, ValidUntil: input.ValidUntil,
+		MinOrderAmount: input.MinOrderAmount, MaxRedemptions: input.MaxRedemptions,
+		PerAccountLimit: input.PerAccountLimit, FirstOrderOnly: input.FirstOrderOnly,
+	}
+	if input.ProductCodes != nil {
+		in.ProductCodes = &input.ProductCodes
+	}
+	c, err := r.Coupons.Update(ctx, input.ID, in)
+	return couponPayload(c, err)
+}
+
+// DeactivateCoupon is the resolver for the deactivateCoupon field.
+func (r *mutationResolver) DeactivateCoupon(ctx context.Context, input model.DeactivateCouponInput) (*model.CouponPayload, error) {
+	c, err := r.Coupons.Deactivate(ctx, input.ID, input.Reason)
+	return couponPayload(c, err)
+}
+
+// Resource is the resolver for the resource field.
+func (r *orderItemResolver) Resource(ctx context.Context, obj *ent.OrderItem) (*ent.Resource, error) {
+	if obj.ResourceID == "" {
+		return nil, nil
+	}
+	res, err := r.DB.Client.Resource.Get(ctx, obj.ResourceID)
+	if ent.IsNotFound(err) {
+		return nil, nil
+	}
+	return res, err
+}
+
+// Invoices is the resolver for the invoices field.
+func (r *paymentResolver) Invoices(ctx context.Context, obj *ent.Payment) ([]*ent.Invoice, error) {
+	q := r.DB.Client.Invoice.Query().Order(ent.Asc(invoice.FieldCode))
+	switch {
+	case len(obj.InvoiceIds) > 0:
+		ids := make([]pulid.ID, len(obj.InvoiceIds))
+		for i, id := range obj.InvoiceIds {
+			ids[i] = pulid.ID(id)
+		}
+		return q.Where(invoice.IDIn(ids...)).All(ctx)
+	case obj.OrderID != "":
+		return q.Where(invoice.OrderID(obj.OrderID)).All(ctx)
+	}
+	return []*ent.Invoice{}, nil
+}
+
 // Viewer is the resolver for the viewer field.
 func (r *queryResolver) Viewer(ctx context.Context) (*model.Viewer, error) {
 	v, err := viewer(ctx)
@@ -84,6 +180,11 @@ func (r *queryResolver) Viewer(ctx context.Context) (*model.Viewer, error) {
 		}
 	}
 	return out, nil
+}
+
+// Quote is the resolver for the quote field.
+func (r *queryResolver) Quote(ctx context.Context, input model.QuoteInput) (*model.QuotePayload, error) {
+	panic(fmt.Errorf("not implemented: Quote - quote"))
 }
 
 // WalletChanged is the resolver for the walletChanged field.
@@ -140,6 +241,11 @@ func (r *subscriptionResolver) WalletChanged(ctx context.Context, accountID *pul
 		}
 	}()
 	return out, nil
+}
+
+// PaymentChanged is the resolver for the paymentChanged field.
+func (r *subscriptionResolver) PaymentChanged(ctx context.Context, id pulid.ID) (<-chan *model.PaymentEvent, error) {
+	panic(fmt.Errorf("not implemented: PaymentChanged - paymentChanged"))
 }
 
 // Available is the resolver for the available field.

@@ -21,6 +21,7 @@ import (
 	"billing/internal/auth"
 	"billing/internal/catalog"
 	"billing/internal/config"
+	"billing/internal/coupon"
 	"billing/internal/events"
 	"billing/internal/ledger"
 	"billing/internal/server"
@@ -105,11 +106,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	}
 	defer func() { _ = bus.Stop(context.Background()) }()
 	resolver := &graph.Resolver{
-		DB:     db,
-		Ledger: ledger.New(db, bus.Outbox, clock),
-		Hub:    bus.Hub,
-		Clock:  clock,
-		Logger: e.logger,
+		DB:      db,
+		Ledger:  ledger.New(db, bus.Outbox, clock),
+		Coupons: coupon.New(db, clock),
+		Hub:     bus.Hub,
+		Clock:   clock,
+		Logger:  e.logger,
 	}
 	opts := server.Options{DB: db, Issuer: issuer, Resolver: resolver, Logger: e.logger, Dev: e.cfg.Embedded()}
 	if e.cfg.Embedded() {

@@ -28,7 +28,7 @@ func (Invoice) Fields() []ent.Field {
 	return []ent.Field{
 		field.String("code").NotEmpty().Unique().Immutable().Comment("gapless: INV-202611-000042"),
 		field.String("resource_id").GoType(pulid.ID("")).SchemaType(idSchemaType).Annotations(idGQL()...).Optional().Immutable(),
-		field.String("product_id").GoType(pulid.ID("")).SchemaType(idSchemaType).Annotations(idGQL()...).Optional().Immutable(),
+		field.String("product_id").GoType(pulid.ID("")).SchemaType(idSchemaType).Annotations(entgql.Type("ID")).Optional().Immutable(),
 		field.String("order_id").GoType(pulid.ID("")).SchemaType(idSchemaType).Annotations(idGQL()...).Optional().Immutable(),
 		field.Enum("action").Values("CREATE", "RESIZE", "RENEW", "RECOVER", "AUTO_RENEW", "MONTHLY").Immutable(),
 		field.Enum("status").Values("PAID", "PARTIALLY_PAID", "UNPAID", "VOID"),

@@ -4,6 +4,8 @@ package model
 
 import (
 	"billing/ent"
+	"billing/ent/coupon"
+	"billing/ent/payment"
 	"billing/internal/fault"
 	"billing/internal/money"
 	"billing/internal/pulid"
@@ -11,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"time"
 )
 
 type AdjustCreditInput struct {
@@ -32,7 +35,188 @@ type AdjustCreditPayload struct {
 	UserErrors []*UserError `json:"userErrors"`
 }
 
+// One line of a checkout: N resources of one plan for a period.
+type CheckoutItemInput struct {
+	// Plan id or code, e.g. s-general-1x1.
+	Plan string `json:"plan"`
+	// Quantities of the plan's components; components left out take their default.
+	Quantities []*ComponentQuantityInput `json:"quantities,omitempty"`
+	// Number of resources to create (1–100).
+	Count int `json:"count"`
+	// Period in months; one of the product's allowed periods.
+	Months int `json:"months"`
+}
+
+// How many units of one component, by component code (e.g. root_disk_gb = 40).
+type ComponentQuantityInput struct {
+	Code     string `json:"code"`
+	Quantity int    `json:"quantity"`
+}
+
+type CouponPayload struct {
+	Coupon     *ent.Coupon  `json:"coupon,omitempty"`
+	UserErrors []*UserError `json:"userErrors"`
+}
+
+type CouponUsage struct {
+	Reserved int `json:"reserved"`
+	Consumed int `json:"consumed"`
+	Released int `json:"released"`
+}
+
+type CreateCouponInput struct {
+	Code        string      `json:"code"`
+	Description *string     `json:"description,omitempty"`
+	Kind        coupon.Kind `json:"kind"`
+	// VND off, for FIXED.
+	Amount *money.Amount `json:"amount,omitempty"`
+	// Percent off, for PERCENT (e.g. "10").
+	Percent *money.Amount `json:"percent,omitempty"`
+	// Largest discount in VND, for PERCENT.
+	Cap *money.Amount `json:"cap,omitempty"`
+	// Product codes the coupon applies to; empty means all.
+	ProductCodes    []string      `json:"productCodes,omitempty"`
+	ValidFrom       *time.Time    `json:"validFrom,omitempty"`
+	ValidUntil      *time.Time    `json:"validUntil,omitempty"`
+	MinOrderAmount  *money.Amount `json:"minOrderAmount,omitempty"`
+	MaxRedemptions  *int          `json:"maxRedemptions,omitempty"`
+	PerAccountLimit *int          `json:"perAccountLimit,omitempty"`
+	FirstOrderOnly  *bool         `json:"firstOrderOnly,omitempty"`
+}
+
+type DeactivateCouponInput struct {
+	ID     pulid.ID `json:"id"`
+	Reason string   `json:"reason"`
+}
+
+// One step of a payment's life.
+type PaymentEvent struct {
+	Payment *ent.Payment   `json:"payment"`
+	Status  payment.Status `json:"status"`
+	// Set when the customer must finish on the gateway page.
+	RedirectURL *string `json:"redirectUrl,omitempty"`
+	// Set on provisioning results: the resource and whether it succeeded.
+	Resource    *ent.Resource `json:"resource,omitempty"`
+	Provisioned *bool         `json:"provisioned,omitempty"`
+	// True on the last message: the payment and every resource reached a final state.
+	Final bool `json:"final"`
+}
+
+type PlaceOrderInput struct {
+	IdempotencyKey string               `json:"idempotencyKey"`
+	Items          []*CheckoutItemInput `json:"items"`
+	CouponCode     *string              `json:"couponCode,omitempty"`
+	PaymentMethod  payment.Method       `json:"paymentMethod"`
+	// Where the gateway sends the browser back (GATEWAY and TOP_UP_AND_PAY).
+	ReturnURL *string `json:"returnUrl,omitempty"`
+	// The linked payment account to charge (LINKED_ACCOUNT).
+	LinkedAccountID *pulid.ID `json:"linkedAccountId,omitempty"`
+}
+
+type PlaceOrderPayload struct {
+	Order   *ent.Order   `json:"order,omitempty"`
+	Payment *ent.Payment `json:"payment,omitempty"`
+	// Send the customer here to finish paying (REQUIRES_ACTION).
+	RedirectURL *string      `json:"redirectUrl,omitempty"`
+	Replayed    bool         `json:"replayed"`
+	UserErrors  []*UserError `json:"userErrors"`
+}
+
+type Quote struct {
+	Resources  []*ResourceQuote `json:"resources"`
+	Subtotal   money.Amount     `json:"subtotal"`
+	Discount   money.Amount     `json:"discount"`
+	Total      money.Amount     `json:"total"`
+	Vat        money.Amount     `json:"vat"`
+	CouponCode *string          `json:"couponCode,omitempty"`
+}
+
+type QuoteInput struct {
+	Items      []*CheckoutItemInput `json:"items"`
+	CouponCode *string              `json:"couponCode,omitempty"`
+}
+
+type QuoteLine struct {
+	Code            string       `json:"code"`
+	Description     string       `json:"description"`
+	UnitPrice       money.Amount `json:"unitPrice"`
+	Quantity        int          `json:"quantity"`
+	Months          int          `json:"months"`
+	DurationMinutes int          `json:"durationMinutes"`
+	Amount          money.Amount `json:"amount"`
+}
+
+type QuotePayload struct {
+	Quote      *Quote       `json:"quote,omitempty"`
+	UserErrors []*UserError `json:"userErrors"`
+}
+
+type ReportProvisioningInput struct {
+	ResourceID  pulid.ID `json:"resourceId"`
+	Succeeded   bool     `json:"succeeded"`
+	ExternalRef *string  `json:"externalRef,omitempty"`
+	Reason      *string  `json:"reason,omitempty"`
+}
+
+type ReportProvisioningPayload struct {
+	Resource   *ent.Resource `json:"resource,omitempty"`
+	UserErrors []*UserError  `json:"userErrors"`
+}
+
+// What one resource of the order costs: the lines its invoice will carry.
+type ResourceQuote struct {
+	// Index of the item in the input.
+	Item int `json:"item"`
+	// Index of the resource within its item (0 … count−1).
+	Index       int          `json:"index"`
+	ProductCode string       `json:"productCode"`
+	PlanCode    string       `json:"planCode"`
+	Months      int          `json:"months"`
+	Lines       []*QuoteLine `json:"lines"`
+	Amount      money.Amount `json:"amount"`
+	CouponShare money.Amount `json:"couponShare"`
+	Total       money.Amount `json:"total"`
+	Vat         money.Amount `json:"vat"`
+	PreTax      money.Amount `json:"preTax"`
+}
+
+type StartLinkAccountInput struct {
+	ReturnURL string `json:"returnUrl"`
+}
+
+type StartLinkAccountPayload struct {
+	RedirectURL *string      `json:"redirectUrl,omitempty"`
+	UserErrors  []*UserError `json:"userErrors"`
+}
+
 type Subscription struct {
+}
+
+type TopUpInput struct {
+	IdempotencyKey  string         `json:"idempotencyKey"`
+	Amount          money.Amount   `json:"amount"`
+	PaymentMethod   payment.Method `json:"paymentMethod"`
+	ReturnURL       *string        `json:"returnUrl,omitempty"`
+	LinkedAccountID *pulid.ID      `json:"linkedAccountId,omitempty"`
+}
+
+type TopUpPayload struct {
+	Payment     *ent.Payment `json:"payment,omitempty"`
+	RedirectURL *string      `json:"redirectUrl,omitempty"`
+	Replayed    bool         `json:"replayed"`
+	UserErrors  []*UserError `json:"userErrors"`
+}
+
+type UpdateCouponInput struct {
+	ID              pulid.ID      `json:"id"`
+	Description     *string       `json:"description,omitempty"`
+	ProductCodes    []string      `json:"productCodes,omitempty"`
+	ValidFrom       *time.Time    `json:"validFrom,omitempty"`
+	ValidUntil      *time.Time    `json:"validUntil,omitempty"`
+	MinOrderAmount  *money.Amount `json:"minOrderAmount,omitempty"`
+	MaxRedemptions  *int          `json:"maxRedemptions,omitempty"`
+	PerAccountLimit *int          `json:"perAccountLimit,omitempty"`
+	FirstOrderOnly  *bool         `json:"firstOrderOnly,omitempty"`
 }
 
 // An expected business failure of a mutation: nothing was changed.

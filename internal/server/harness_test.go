@@ -22,6 +22,7 @@ import (
 	"billing/internal/account"
 	"billing/internal/auth"
 	"billing/internal/catalog"
+	"billing/internal/coupon"
 	"billing/internal/events"
 	"billing/internal/ledger"
 	"billing/internal/server"
@@ -57,7 +58,7 @@ func startInstance(t *testing.T, db *store.DB, dsn string, dev bool) *instance {
 	t.Cleanup(func() { _ = bus.Stop(context.Background()) })
 	issuer, err := auth.NewIssuer(testSecret, clock.Now)
 	require.NoError(t, err)
-	res := &graph.Resolver{DB: db, Ledger: ledger.New(db, bus.Outbox, clock), Hub: bus.Hub, Clock: clock, Logger: logger}
+	res := &graph.Resolver{DB: db, Ledger: ledger.New(db, bus.Outbox, clock), Coupons: coupon.New(db, clock), Hub: bus.Hub, Clock: clock, Logger: logger}
 	s := server.New(server.Options{DB: db, Issuer: issuer, Resolver: res, Logger: logger, Dev: dev})
 	hs := httptest.NewServer(s.Handler())
 	t.Cleanup(hs.Close)

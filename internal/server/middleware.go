@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"billing/internal/auth"
@@ -60,8 +61,10 @@ func routeOf(p string) string {
 	case "/graphql", "/healthz", "/readyz", "/metrics":
 		return p
 	}
-	if len(p) >= len("/playground") && p[:len("/playground")] == "/playground" {
-		return "/playground"
+	for _, prefix := range []string{"/playground", "/sandbox", "/gateway"} {
+		if strings.HasPrefix(p, prefix) {
+			return prefix
+		}
 	}
 	return "other"
 }

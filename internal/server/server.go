@@ -36,6 +36,10 @@ type Options struct {
 	PlaygroundToken string
 	// Limits for GraphQL operations; zero values take the defaults.
 	Limits Limits
+	// Routes are extra handlers by mux pattern: the payment gateway's
+	// callbacks and the sandbox gateway. They authenticate themselves
+	// (signatures), not with bearer tokens.
+	Routes map[string]http.Handler
 }
 
 // Limits bound the cost of one GraphQL operation.
@@ -90,6 +94,9 @@ func New(opts Options) *Server {
 	})
 	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.Handle("GET /metrics", opts.Metrics.Handler())
+	for pattern, h := range opts.Routes {
+		mux.Handle(pattern, h)
+	}
 	s.handler = s.middleware(mux)
 	return s
 }
