@@ -8,6 +8,7 @@ import (
 
 	"github.com/jonboulle/clockwork"
 
+	"billing/internal/checkout"
 	"billing/internal/coupon"
 	"billing/internal/events"
 	"billing/internal/ledger"
@@ -16,10 +17,11 @@ import (
 
 // Resolver is the root resolver; it carries the services.
 type Resolver struct {
-	DB      *store.DB
-	Ledger  *ledger.Service
-	Coupons *coupon.Service
-	Hub     *events.Hub
-	Clock   clockwork.Clock
-	Logger  *slog.Logger
+	DB       *store.DB
+	Ledger   *ledger.Service
+	Coupons  *coupon.Service
+	Checkout *checkout.Service
+	Hub      *events.Hub
+	Clock    clockwork.Clock
+	Logger   *slog.Logger
 }

@@ -12,14 +12,15 @@ import (
 	"billing/ent/wallet"
 	"billing/graph/generated"
 	"billing/graph/model"
+	"billing/internal/checkout"
 	"billing/internal/coupon"
 	"billing/internal/events"
 	"billing/internal/fault"
 	"billing/internal/ledger"
 	"billing/internal/money"
 	"billing/internal/pulid"
+	"billing/internal/requestid"
 	"context"
-	"fmt"
 
 	"entgo.io/contrib/entgql"
 )
@@ -84,22 +85,67 @@ func (r *mutationResolver) AdjustCredit(ctx context.Context, input model.AdjustC
 
 // PlaceOrder is the resolver for the placeOrder field.
 func (r *mutationResolver) PlaceOrder(ctx context.Context, input model.PlaceOrderInput) (*model.PlaceOrderPayload, error) {
-	panic(fmt.Errorf("not implemented: PlaceOrder - placeOrder"))
+	in := checkout.PlaceOrderInput{
+		IdempotencyKey: input.IdempotencyKey, Items: checkoutItems(input.Items), CouponCode: deref(input.CouponCode),
+		Method: input.PaymentMethod, ReturnURL: deref(input.ReturnURL), LinkedAccountID: deref(input.LinkedAccountID),
+		IPAddr: requestid.ClientIP(ctx),
+	}
+	res, err := r.Checkout.PlaceOrder(ctx, in)
+	if err != nil {
+		ue, err := userErrors(err)
+		return &model.PlaceOrderPayload{UserErrors: ue}, err
+	}
+	p := &model.PlaceOrderPayload{Order: res.Order, Payment: res.Payment, Replayed: res.Replayed, UserErrors: []*model.UserError{}}
+	if res.RedirectURL != "" {
+		p.RedirectURL = &res.RedirectURL
+	}
+	return p, nil
 }
 
 // TopUp is the resolver for the topUp field.
 func (r *mutationResolver) TopUp(ctx context.Context, input model.TopUpInput) (*model.TopUpPayload, error) {
-	panic(fmt.Errorf("not implemented: TopUp - topUp"))
+	res, err := r.Checkout.TopUp(ctx, checkout.TopUpInput{
+		IdempotencyKey: input.IdempotencyKey, Amount: input.Amount, Method: input.PaymentMethod,
+		ReturnURL: deref(input.ReturnURL), LinkedAccountID: deref(input.LinkedAccountID), IPAddr: requestid.ClientIP(ctx),
+	})
+	if err != nil {
+		ue, err := userErrors(err)
+		return &model.TopUpPayload{UserErrors: ue}, err
+	}
+	p := &model.TopUpPayload{Payment: res.Payment, Replayed: res.Replayed, UserErrors: []*model.UserError{}}
+	if res.RedirectURL != "" {
+		p.RedirectURL = &res.RedirectURL
+	}
+	return p, nil
 }
 
 // StartLinkAccount is the resolver for the startLinkAccount field.
 func (r *mutationResolver) StartLinkAccount(ctx context.Context, input model.StartLinkAccountInput) (*model.StartLinkAccountPayload, error) {
-	panic(fmt.Errorf("not implemented: StartLinkAccount - startLinkAccount"))
+	u, err := r.Checkout.StartLink(ctx, checkout.StartLinkInput{ReturnURL: input.ReturnURL, IPAddr: requestid.ClientIP(ctx)})
+	if err != nil {
+		ue, err := userErrors(err)
+		return &model.StartLinkAccountPayload{UserErrors: ue}, err
+	}
+	return &model.StartLinkAccountPayload{RedirectURL: &u, UserErrors: []*model.UserError{}}, nil
 }
 
 // ReportProvisioning is the resolver for the reportProvisioning field.
 func (r *mutationResolver) ReportProvisioning(ctx context.Context, input model.ReportProvisioningInput) (*model.ReportProvisioningPayload, error) {
-	panic(fmt.Errorf("not implemented: ReportProvisioning - reportProvisioning"))
+	v, err := viewer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !v.IsService() && !v.IsAdmin() {
+		return nil, fault.New(fault.Forbidden, "product services only")
+	}
+	res, err := r.Checkout.ReportProvisioning(ctx, checkout.ReportInput{
+		ResourceID: input.ResourceID, Succeeded: input.Succeeded, ExternalRef: deref(input.ExternalRef), Reason: deref(input.Reason),
+	})
+	if err != nil {
+		ue, err := userErrors(err)
+		return &model.ReportProvisioningPayload{UserErrors: ue}, err
+	}
+	return &model.ReportProvisioningPayload{Resource: res, UserErrors: []*model.UserError{}}, nil
 }
 
 // CreateCoupon is the resolver for the createCoupon field.
@@ -184,7 +230,15 @@ func (r *queryResolver) Viewer(ctx context.Context) (*model.Viewer, error) {
 
 // Quote is the resolver for the quote field.
 func (r *queryResolver) Quote(ctx context.Context, input model.QuoteInput) (*model.QuotePayload, error) {
-	panic(fmt.Errorf("not implemented: Quote - quote"))
+	if _, err := reader(ctx); err != nil {
+		return nil, err
+	}
+	q, err := r.Checkout.Quote(ctx, checkout.QuoteInput{Items: checkoutItems(input.Items), CouponCode: deref(input.CouponCode)})
+	if err != nil {
+		ue, err := userErrors(err)
+		return &model.QuotePayload{UserErrors: ue}, err
+	}
+	return &model.QuotePayload{Quote: quoteModel(q, itemIndex), UserErrors: []*model.UserError{}}, nil
 }
 
 // WalletChanged is the resolver for the walletChanged field.
@@ -245,7 +299,7 @@ func (r *subscriptionResolver) WalletChanged(ctx context.Context, accountID *pul
 
 // PaymentChanged is the resolver for the paymentChanged field.
 func (r *subscriptionResolver) PaymentChanged(ctx context.Context, id pulid.ID) (<-chan *model.PaymentEvent, error) {
-	panic(fmt.Errorf("not implemented: PaymentChanged - paymentChanged"))
+	return r.paymentEvents(ctx, id)
 }
 
 // Available is the resolver for the available field.

@@ -25,3 +25,16 @@ func From(ctx context.Context) string {
 	id, _ := ctx.Value(key{}).(string)
 	return id
 }
+
+type ipKey struct{}
+
+// WithClientIP returns ctx carrying the caller's IP address.
+func WithClientIP(ctx context.Context, ip string) context.Context {
+	return context.WithValue(ctx, ipKey{}, ip)
+}
+
+// ClientIP returns the caller's IP address in ctx, or "".
+func ClientIP(ctx context.Context) string {
+	ip, _ := ctx.Value(ipKey{}).(string)
+	return ip
+}

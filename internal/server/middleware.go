@@ -26,6 +26,9 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		}
 		w.Header().Set("X-Request-Id", rid)
 		ctx := requestid.With(r.Context(), rid)
+		if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+			ctx = requestid.WithClientIP(ctx, host)
+		}
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		defer func() {
 			if v := recover(); v != nil {

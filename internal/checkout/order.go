@@ -1,0 +1,451 @@
+package checkout
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"billing/ent"
+	"billing/ent/gatewayattempt"
+	"billing/ent/ledgertransaction"
+	"billing/ent/linkedaccount"
+	"billing/ent/order"
+	"billing/ent/orderitem"
+	"billing/ent/payment"
+	"billing/ent/resource"
+	"billing/internal/catalog"
+	"billing/internal/fault"
+	"billing/internal/idempotency"
+	"billing/internal/ledger"
+	"billing/internal/money"
+	"billing/internal/pulid"
+)
+
+// PlaceOrderOperation names PlaceOrder in idempotency records.
+const PlaceOrderOperation = "checkout.placeOrder"
+
+// PlaceOrderInput buys the resources of Items.
+type PlaceOrderInput struct {
+	// AccountID is the account to buy for: empty for customers (their
+	// own); required for operators acting for a customer.
+	AccountID pulid.ID
+	// IdempotencyKey makes the call safe to retry (required).
+	IdempotencyKey string
+	Items          []ItemInput
+	CouponCode     string
+	// Method is CREDIT, TOP_UP_AND_PAY, GATEWAY or LINKED_ACCOUNT.
+	Method payment.Method
+	// ReturnURL is where the gateway sends the customer's browser back
+	// (GATEWAY and TOP_UP_AND_PAY; default: PublicURL + DefaultReturnPath).
+	ReturnURL string
+	// LinkedAccountID is the linked payment account to charge (LINKED_ACCOUNT).
+	LinkedAccountID pulid.ID
+	// IPAddr is the customer's IP address, passed to the gateway.
+	IPAddr string
+}
+
+// OrderResult is what PlaceOrder did.
+type OrderResult struct {
+	Order   *ent.Order
+	Payment *ent.Payment
+	// RedirectURL is where to send the customer (payment REQUIRES_ACTION).
+	RedirectURL string
+	// Replayed is set when the key had been used for this same request:
+	// nothing was done now, Order and Payment are their current state.
+	Replayed bool
+}
+
+// placeRequest is what an idempotency key is bound to.
+type placeRequest struct {
+	AccountID       pulid.ID       `json:"accountId"`
+	Items           []ItemInput    `json:"items"`
+	CouponCode      string         `json:"couponCode"`
+	Method          payment.Method `json:"method"`
+	ReturnURL       string         `json:"returnUrl"`
+	LinkedAccountID pulid.ID       `json:"linkedAccountId"`
+}
+
+// placed is what the idempotency record keeps.
+type placed struct {
+	OrderID   pulid.ID `json:"orderId"`
+	PaymentID pulid.ID `json:"paymentId"`
+}
+
+// needsRedirect reports whether a method may send the customer to the
+// gateway's page.
+func needsRedirect(m payment.Method) bool {
+	return m == payment.MethodGATEWAY || m == payment.MethodTOP_UP_AND_PAY
+}
+
+// PlaceOrder creates an order with one PENDING resource (and one order
+// item) per resource bought, reserves the coupon and takes the order's one
+// payment by in.Method — all in one transaction with the idempotency
+// record and the payment's events:
+//
+//   - CREDIT debits the whole total from available credit, or fails with
+//     fault.InsufficientCredit and writes nothing.
+//   - TOP_UP_AND_PAY holds all available credit and charges the rest
+//     through the gateway (REQUIRES_ACTION); when available credit covers
+//     the total it debits it at once, exactly like CREDIT.
+//   - GATEWAY charges everything through the gateway (REQUIRES_ACTION).
+//   - LINKED_ACCOUNT charges a linked token without a redirect.
+//
+// The gateway is called after that transaction commits, and its answer
+// recorded in the next one. A paid order's resources are handed to the
+// provisioner after commit. A replay of the key returns the order and
+// payment as they are now (and resumes a redirect that was never issued);
+// the same key with another request is fault.IdempotencyKeyReused.
+func (s *Service) PlaceOrder(ctx context.Context, in PlaceOrderInput) (*OrderResult, error) {
+	a, err := resolveActor(ctx, in.AccountID, false)
+	if err != nil {
+		return nil, err
+	}
+	if err := idempotency.ValidateKey(in.IdempotencyKey); err != nil {
+		return nil, err
+	}
+	if payment.MethodValidator(in.Method) != nil {
+		return nil, fault.New(fault.Invalid, "choose a payment method", "input", "paymentMethod")
+	}
+	returnURL, err := s.returnURL(in.ReturnURL, needsRedirect(in.Method))
+	if err != nil {
+		return nil, err
+	}
+	if in.Method == payment.MethodLINKED_ACCOUNT && in.LinkedAccountID == "" {
+		return nil, fault.New(fault.Invalid, "choose the linked account to charge", "input", "linkedAccountId")
+	}
+	if err := validateItems(in.Items); err != nil {
+		return nil, err
+	}
+	req := placeRequest{
+		AccountID: a.accountID, Items: in.Items, CouponCode: strings.TrimSpace(in.CouponCode),
+		Method: in.Method, ReturnURL: returnURL, LinkedAccountID: in.LinkedAccountID,
+	}
+	now := s.now()
+	rec, replayed, err := idempotency.Do(ctx, s.db, a.scope(), in.IdempotencyKey, PlaceOrderOperation, req,
+		func(ctx context.Context, tx *ent.Tx) (placed, error) {
+			return s.placeOrder(ctx, tx, req, in.IdempotencyKey, now)
+		}, idempotency.At(now))
+	if err != nil {
+		return nil, fmt.Errorf("place order: %w", err)
+	}
+	if !replayed || in.Method != payment.MethodLINKED_ACCOUNT {
+		// A replay never charges a token again: whether the first call's
+		// charge reached the gateway is for ReconcileUnknown to find out.
+		s.advance(ctx, rec.PaymentID, in.IPAddr, !replayed)
+	}
+	return s.orderResult(ctx, rec, replayed)
+}
+
+// orderResult reads the order and payment as they are now.
+func (s *Service) orderResult(ctx context.Context, rec placed, replayed bool) (*OrderResult, error) {
+	o, err := s.db.Client.Order.Get(ctx, rec.OrderID)
+	if err != nil {
+		return nil, fmt.Errorf("place order: read order: %w", err)
+	}
+	p, err := s.db.Client.Payment.Get(ctx, rec.PaymentID)
+	if err != nil {
+		return nil, fmt.Errorf("place order: read payment: %w", err)
+	}
+	res := &OrderResult{Order: o, Payment: p, Replayed: replayed}
+	if p.Status == payment.StatusREQUIRES_ACTION {
+		res.RedirectURL = p.RedirectURL
+	}
+	return res, nil
+}
+
+// placeOrder is PlaceOrder's transaction.
+func (s *Service) placeOrder(ctx context.Context, tx *ent.Tx, in placeRequest, key string, now time.Time) (placed, error) {
+	acc, err := checkAccount(ctx, tx, in.AccountID)
+	if err != nil {
+		return placed{}, err
+	}
+	po, err := s.price(ctx, tx, acc.ID, in.Items, in.CouponCode)
+	if err != nil {
+		return placed{}, err
+	}
+	q := po.quote
+	var link *ent.LinkedAccount
+	if in.Method == payment.MethodLINKED_ACCOUNT {
+		if link, err = s.linkedAccount(ctx, tx, acc.ID, in.LinkedAccountID); err != nil {
+			return placed{}, err
+		}
+	}
+
+	oc := tx.Order.Create().
+		SetAccountID(acc.ID).
+		SetStatus(order.StatusPENDING).
+		SetSubtotal(q.Subtotal).
+		SetDiscount(q.Discount).
+		SetTotal(q.Payable).
+		SetIdempotencyKey(key).
+		SetCreatedAt(now).
+		SetUpdatedAt(now)
+	if po.coupon != nil {
+		oc.SetCouponID(po.coupon.ID).SetCouponCode(po.coupon.Code)
+	}
+	o, err := oc.Save(ctx)
+	if err != nil {
+		return placed{}, fmt.Errorf("create order: %w", err)
+	}
+	if err := s.createResources(ctx, tx, acc.ID, o.ID, po, now); err != nil {
+		return placed{}, err
+	}
+	// Coupon before wallet: the lock order of every checkout transaction.
+	if po.coupon != nil {
+		if err := s.coupons.Reserve(ctx, tx, po.coupon.ID, acc.ID, o.ID, q.Discount); err != nil {
+			return placed{}, err
+		}
+	}
+
+	total := q.Payable
+	pc := tx.Payment.Create().
+		SetID(pulid.New("pay")).
+		SetAccountID(acc.ID).
+		SetOrderID(o.ID).
+		SetPurpose(payment.PurposeORDER).
+		SetMethod(in.Method).
+		SetStatus(payment.StatusPENDING).
+		SetAmount(total).
+		SetIdempotencyKey(key).
+		SetCreatedAt(now).
+		SetUpdatedAt(now)
+	if in.ReturnURL != "" {
+		pc.SetReturnURL(in.ReturnURL)
+	}
+	p, err := pc.Save(ctx)
+	if err != nil {
+		return placed{}, fmt.Errorf("create payment: %w", err)
+	}
+	if err := s.markCreated(ctx, tx, p, now); err != nil {
+		return placed{}, err
+	}
+	if err := s.collect(ctx, tx, p, link, now); err != nil {
+		return placed{}, err
+	}
+	return placed{OrderID: o.ID, PaymentID: p.ID}, nil
+}
+
+// createResources creates, in quote order, one PENDING resource and one
+// order item per resource of the quote, after checking that each
+// resource's invoice will be rebuilt exactly from what its item stores.
+func (s *Service) createResources(ctx context.Context, tx *ent.Tx, accountID, orderID pulid.ID, po *pricedOrder, now time.Time) error {
+	resources := make([]*ent.ResourceCreate, 0, len(po.quote.Resources))
+	items := make([]*ent.OrderItemCreate, 0, len(po.quote.Resources))
+	k := 0
+	for _, it := range po.items {
+		for range it.count {
+			rq := po.quote.Resources[k]
+			k++
+			rebuilt, err := resourceQuote(rq.ProductCode, rq.PlanCode, it.components, it.months, rq.CouponShare)
+			if err != nil {
+				return err
+			}
+			if err := checkRebuild(rq, rebuilt); err != nil {
+				return err
+			}
+			// ULIDs from one process increase, so ids keep quote order.
+			resID := pulid.New("res")
+			resources = append(resources, tx.Resource.Create().
+				SetID(resID).
+				SetAccountID(accountID).
+				SetProductID(it.plan.ProductID).
+				SetPlanID(it.plan.ID).
+				SetName(resourceName(it.plan.Code, resID)).
+				SetBillingMode(resource.BillingModePREPAID).
+				SetState(resource.StatePENDING).
+				SetComponents(it.components).
+				SetPeriodPrice(catalog.PeriodPrice(it.components)).
+				SetPeriodMonths(it.months).
+				// Auto-renew starts on (1 month, from credit only): a
+				// forgotten renewal must not cost the customer a resource.
+				SetAutoRenew(true).
+				SetCreatedAt(now).
+				SetUpdatedAt(now))
+			items = append(items, tx.OrderItem.Create().
+				SetID(pulid.New("oit")).
+				SetAccountID(accountID).
+				SetOrderID(orderID).
+				SetAction(orderitem.ActionCREATE).
+				SetPlanID(it.plan.ID).
+				SetResourceID(resID).
+				SetQuantity(1).
+				SetPeriodMonths(it.months).
+				SetComponents(it.components).
+				SetAmount(rq.Amount).
+				SetDiscount(rq.CouponShare).
+				SetTotal(rq.Payable).
+				SetStatus(orderitem.StatusPENDING).
+				SetCreatedAt(now).
+				SetUpdatedAt(now))
+		}
+	}
+	if err := tx.Resource.CreateBulk(resources...).Exec(ctx); err != nil {
+		return fmt.Errorf("create resources: %w", err)
+	}
+	if err := tx.OrderItem.CreateBulk(items...).Exec(ctx); err != nil {
+		return fmt.Errorf("create order items: %w", err)
+	}
+	return nil
+}
+
+// resourceName is a new resource's display name: its plan and the end of
+// its id ("s-general-1x1-k3m9qz").
+func resourceName(planCode string, id pulid.ID) string {
+	s := strings.ToLower(string(id))
+	return planCode + "-" + s[len(s)-6:]
+}
+
+// linkedAccount loads an active linked account of the account.
+func (s *Service) linkedAccount(ctx context.Context, tx *ent.Tx, accountID, id pulid.ID) (*ent.LinkedAccount, error) {
+	l, err := tx.LinkedAccount.Query().
+		Where(linkedaccount.ID(id), linkedaccount.AccountID(accountID)).
+		Only(ctx)
+	if ent.IsNotFound(err) {
+		return nil, fault.New(fault.NotFound, "linked account not found", "input", "linkedAccountId")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read linked account %s: %w", id, err)
+	}
+	if !l.Active || l.Gateway != s.gw.Name() {
+		return nil, fault.New(fault.InvalidState, "this linked account can no longer be charged", "input", "linkedAccountId")
+	}
+	return l, nil
+}
+
+// collect takes a new payment's money by its method, inside the order's
+// transaction; see PlaceOrder.
+func (s *Service) collect(ctx context.Context, tx *ent.Tx, p *ent.Payment, link *ent.LinkedAccount, now time.Time) error {
+	total := p.Amount
+	if total.IsZero() {
+		// Nothing to pay (a 100% coupon): paid by any method, no money moves.
+		return s.settlePaid(ctx, tx, p, now)
+	}
+	switch p.Method {
+	case payment.MethodCREDIT:
+		return s.payFromCredit(ctx, tx, p, now)
+	case payment.MethodTOP_UP_AND_PAY:
+		available, err := s.lockAvailable(ctx, tx, p.AccountID)
+		if err != nil {
+			return err
+		}
+		if !available.LessThan(total) {
+			return s.payFromCredit(ctx, tx, p, now)
+		}
+		gatewayPart := total
+		if available.IsPositive() {
+			h, err := s.ledger.Hold(ctx, tx, ledger.HoldInput{
+				AccountID: p.AccountID, Amount: available, PaymentID: p.ID,
+				Reason: "top up and pay",
+				Memo:   ledger.Memo{Description: "Credit held for order payment", Reference: string(p.ID), At: now},
+			})
+			if err != nil {
+				return withField(err, "input", "paymentMethod")
+			}
+			gatewayPart = total.Sub(available)
+			err = tx.Payment.UpdateOneID(p.ID).SetHoldID(h.Hold.ID).SetCreditAmount(available).Exec(ctx)
+			if err != nil {
+				return fmt.Errorf("record hold of payment %s: %w", p.ID, err)
+			}
+		}
+		return s.startAttempt(ctx, tx, p, gatewayPart, "", now)
+	case payment.MethodGATEWAY:
+		return s.startAttempt(ctx, tx, p, total, "", now)
+	case payment.MethodLINKED_ACCOUNT:
+		if err := s.startAttempt(ctx, tx, p, total, link.ID, now); err != nil {
+			return err
+		}
+		_, _, err := s.markProcessing(ctx, tx, p, now)
+		return err
+	}
+	return fmt.Errorf("payment %s: unknown method %s", p.ID, p.Method)
+}
+
+// payFromCredit debits the whole payment from available credit and
+// settles it as paid.
+func (s *Service) payFromCredit(ctx context.Context, tx *ent.Tx, p *ent.Payment, now time.Time) error {
+	_, err := s.ledger.Debit(ctx, tx, ledger.Movement{
+		AccountID: p.AccountID, Amount: p.Amount, Kind: ledgertransaction.KindPURCHASE,
+		Memo: ledger.Memo{Description: "Order payment", Reference: string(p.ID), At: now},
+	})
+	if err != nil {
+		return withField(unfield(err), "input", "paymentMethod")
+	}
+	if err := tx.Payment.UpdateOneID(p.ID).SetCreditAmount(p.Amount).Exec(ctx); err != nil {
+		return fmt.Errorf("record credit part of payment %s: %w", p.ID, err)
+	}
+	return s.settlePaid(ctx, tx, p, now)
+}
+
+// unfield drops the field of a fault (the ledger names its own "amount").
+func unfield(err error) error {
+	if f, ok := fault.As(err); ok {
+		return &fault.Error{Code: f.Code, Message: f.Message}
+	}
+	return err
+}
+
+// lockAvailable returns the account's available credit with the wallet
+// row locked (PostgreSQL) until the transaction ends, so that the hold of
+// "all available credit" cannot race with another debit.
+func (s *Service) lockAvailable(ctx context.Context, tx *ent.Tx, accountID pulid.ID) (money.Amount, error) {
+	q := `SELECT balance - held FROM wallets WHERE account_id = $1`
+	if s.db.IsPostgres() {
+		q += ` FOR UPDATE`
+	}
+	rows, err := tx.QueryContext(ctx, q, string(accountID))
+	if err != nil {
+		return money.Zero, fmt.Errorf("read wallet of %s: %w", accountID, err)
+	}
+	defer rows.Close()
+	var available money.Amount
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return money.Zero, fmt.Errorf("read wallet of %s: %w", accountID, err)
+		}
+		return money.Zero, fault.New(fault.NotFound, "wallet not found", "input", "accountId")
+	}
+	if err := rows.Scan(&available); err != nil {
+		return money.Zero, fmt.Errorf("read wallet of %s: %w", accountID, err)
+	}
+	return available, rows.Close()
+}
+
+// startAttempt records the gateway charge of a payment before the gateway
+// is called: the gateway part, our reference (txn_ref) and, for redirect
+// payments, the expiry. A token charge is recorded PENDING (in flight)
+// already, so that a crash before its answer is found by ReconcileUnknown.
+func (s *Service) startAttempt(ctx context.Context, tx *ent.Tx, p *ent.Payment, amount money.Amount, linkID pulid.ID, now time.Time) error {
+	id := pulid.New("gwa")
+	c := tx.GatewayAttempt.Create().
+		SetID(id).
+		SetAccountID(p.AccountID).
+		SetPaymentID(p.ID).
+		SetGateway(s.gw.Name()).
+		SetTxnRef(txnRef(id)).
+		SetAmount(amount).
+		SetStatus(gatewayattempt.StatusCREATED).
+		SetCreatedAt(now).
+		SetUpdatedAt(now)
+	if linkID != "" {
+		c.SetLinkedAccountID(linkID).SetStatus(gatewayattempt.StatusPENDING)
+	}
+	if err := c.Exec(ctx); err != nil {
+		return fmt.Errorf("record gateway attempt of payment %s: %w", p.ID, err)
+	}
+	u := tx.Payment.UpdateOneID(p.ID).SetGatewayAmount(amount)
+	if linkID == "" {
+		u.SetExpiresAt(now.Add(s.expiry))
+	}
+	if err := u.Exec(ctx); err != nil {
+		return fmt.Errorf("record gateway part of payment %s: %w", p.ID, err)
+	}
+	return nil
+}
+
+// txnRef is the gateway reference of an attempt: the ULID of its id,
+// which is unique and alphanumeric as VNPAY requires.
+func txnRef(id pulid.ID) string {
+	_, u, _ := strings.Cut(string(id), "_")
+	return u
+}

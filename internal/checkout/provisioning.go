@@ -1,0 +1,384 @@
+package checkout
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"billing/ent"
+	"billing/ent/invoice"
+	"billing/ent/ledgeraccount"
+	"billing/ent/ledgertransaction"
+	"billing/ent/order"
+	"billing/ent/orderitem"
+	"billing/ent/payment"
+	"billing/ent/plan"
+	"billing/ent/resource"
+	"billing/internal/auth"
+	"billing/internal/fault"
+	"billing/internal/invoicing"
+	"billing/internal/ledger"
+	"billing/internal/provision"
+	"billing/internal/pulid"
+	"billing/internal/store"
+)
+
+// day30 is one month of service.
+const day30 = 30 * 24 * time.Hour
+
+// ReportInput is a product service's provisioning result for a resource.
+type ReportInput struct {
+	ResourceID pulid.ID
+	// Succeeded reports whether the resource now exists.
+	Succeeded bool
+	// ExternalRef is the product service's own id of the resource.
+	ExternalRef string
+	// Reason explains a failure; shown to the customer.
+	Reason string
+}
+
+// Validate checks the input; faults name the GraphQL input fields.
+func (in ReportInput) Validate() error {
+	switch {
+	case in.ResourceID == "":
+		return fault.New(fault.Invalid, "a resource id is required", "input", "resourceId")
+	case len(in.ExternalRef) > MaxExternalRefLength:
+		return fault.Newf(fault.Invalid, []string{"input", "externalRef"}, "the external reference is longer than %d bytes", MaxExternalRefLength)
+	case len(in.Reason) > MaxReasonLength || !utf8.ValidString(in.Reason):
+		return fault.Newf(fault.Invalid, []string{"input", "reason"}, "the reason must be valid text of at most %d bytes", MaxReasonLength)
+	}
+	return nil
+}
+
+// provisionOrder hands every PROVISIONING resource of a paid order to the
+// provisioner, in quote order, after the payment committed. A hand-over
+// that fails is logged; the resource stays PROVISIONING.
+func (s *Service) provisionOrder(ctx context.Context, orderID pulid.ID) {
+	ctx = auth.SystemContext(context.WithoutCancel(ctx))
+	reqs, err := s.provisionRequests(ctx, orderID)
+	if err != nil {
+		s.logger.ErrorContext(ctx, "checkout: prepare provisioning", "order", orderID, "error", err)
+		return
+	}
+	for _, req := range reqs {
+		if err := s.prov.Provision(ctx, req, s.report); err != nil {
+			s.logger.ErrorContext(ctx, "checkout: provisioning not started", "resource", req.ResourceID, "error", err)
+		}
+	}
+}
+
+// provisionRequests builds the provisioning requests of an order's
+// PROVISIONING items.
+func (s *Service) provisionRequests(ctx context.Context, orderID pulid.ID) ([]provision.Request, error) {
+	items, err := s.db.Client.OrderItem.Query().
+		Where(orderitem.OrderID(orderID)).
+		Order(ent.Asc(orderitem.FieldID)).
+		All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var planIDs, resIDs []pulid.ID
+	for _, it := range items {
+		planIDs = append(planIDs, it.PlanID)
+		resIDs = append(resIDs, it.ResourceID)
+	}
+	plans, err := s.db.Client.Plan.Query().Where(plan.IDIn(planIDs...)).WithProduct().All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	planOf := map[pulid.ID]*ent.Plan{}
+	for _, pl := range plans {
+		planOf[pl.ID] = pl
+	}
+	resources, err := s.db.Client.Resource.Query().Where(resource.IDIn(resIDs...)).All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	resOf := map[pulid.ID]*ent.Resource{}
+	for _, r := range resources {
+		resOf[r.ID] = r
+	}
+	var reqs []provision.Request
+	for pos, it := range items {
+		r, pl := resOf[it.ResourceID], planOf[it.PlanID]
+		if it.Status != orderitem.StatusPROVISIONING || r == nil || pl == nil {
+			continue
+		}
+		reqs = append(reqs, provision.Request{
+			ResourceID:  r.ID,
+			AccountID:   r.AccountID,
+			OrderID:     orderID,
+			ProductCode: pl.Edges.Product.Code,
+			PlanCode:    pl.Code,
+			Name:        r.Name,
+			Components:  it.Components,
+			Months:      it.PeriodMonths,
+			Position:    pos,
+		})
+	}
+	return reqs, nil
+}
+
+// report is the provision.ReportFunc given to the provisioner: the
+// simulator reports as the process itself.
+func (s *Service) report(ctx context.Context, r provision.Result) error {
+	_, err := s.ReportProvisioning(auth.SystemContext(ctx), ReportInput{
+		ResourceID: r.ResourceID, Succeeded: r.Succeeded, ExternalRef: r.ExternalRef, Reason: r.Reason,
+	})
+	return err
+}
+
+// ReportProvisioning records a resource's provisioning result, once, in
+// one transaction (product services, operators and the process itself):
+//
+//   - success: the resource becomes ACTIVE for [now, now + months × 30
+//     days), its item SUCCEEDED, and its CREATE invoice is issued PAID with
+//     the next gapless code;
+//   - failure: everything paid for the resource (its total after its coupon
+//     share, whatever the method) is refunded to the credit wallet (REFUND
+//     against REFUNDS), the resource and its item become FAILED with the
+//     reason, no invoice; the payment becomes PARTIALLY_REFUNDED or
+//     REFUNDED.
+//
+// When it was the order's last resource the order ends COMPLETED,
+// PARTIALLY_FAILED or FAILED. A payment event carries the result. The same
+// result reported again returns the resource unchanged; the opposite
+// result for a resource already decided is a fault.InvalidState, as is a
+// report for a resource whose order is not paid.
+func (s *Service) ReportProvisioning(ctx context.Context, in ReportInput) (*ent.Resource, error) {
+	v, ok := auth.FromContext(ctx)
+	if !ok {
+		return nil, fault.New(fault.Unauthenticated, "authentication required")
+	}
+	if !v.IsService() && !v.IsAdmin() && !v.IsSystem() {
+		return nil, fault.New(fault.Forbidden, "only product services report provisioning")
+	}
+	in.ExternalRef, in.Reason = strings.TrimSpace(in.ExternalRef), strings.TrimSpace(in.Reason)
+	if err := in.Validate(); err != nil {
+		return nil, err
+	}
+	if !in.Succeeded && in.Reason == "" {
+		in.Reason = "the resource could not be created"
+	}
+	now := s.now()
+	err := store.WithTx(ctx, s.db.Client, func(tx *ent.Tx) error {
+		it, err := tx.OrderItem.Query().
+			Where(orderitem.ResourceID(in.ResourceID), orderitem.ActionEQ(orderitem.ActionCREATE)).
+			Only(ctx)
+		if ent.IsNotFound(err) {
+			return fault.New(fault.NotFound, "resource not found", "input", "resourceId")
+		}
+		if err != nil {
+			return fmt.Errorf("read order item of %s: %w", in.ResourceID, err)
+		}
+		p, err := tx.Payment.Query().Where(payment.OrderID(it.OrderID)).Only(ctx)
+		if err != nil {
+			return fmt.Errorf("read payment of order %s: %w", it.OrderID, err)
+		}
+		if p, err = s.lockPayment(ctx, tx, p.ID); err != nil {
+			return err
+		}
+		// Read again under the lock: a concurrent report may have won.
+		if it, err = tx.OrderItem.Get(ctx, it.ID); err != nil {
+			return fmt.Errorf("read order item %s: %w", it.ID, err)
+		}
+		switch it.Status {
+		case orderitem.StatusPROVISIONING:
+		case orderitem.StatusSUCCEEDED:
+			if in.Succeeded {
+				return nil
+			}
+			return fault.New(fault.InvalidState, "the resource was already reported provisioned", "input", "succeeded")
+		case orderitem.StatusFAILED, orderitem.StatusREFUNDED:
+			if isOpen(p.Status) || p.Status == payment.StatusFAILED || p.Status == payment.StatusCANCELED || p.Status == payment.StatusEXPIRED {
+				return fault.New(fault.InvalidState, "the resource's order was never paid", "input", "resourceId")
+			}
+			if !in.Succeeded {
+				return nil
+			}
+			return fault.New(fault.InvalidState, "the resource was already reported failed", "input", "succeeded")
+		default:
+			return fault.New(fault.InvalidState, "the resource's order is not paid", "input", "resourceId")
+		}
+		if in.Succeeded {
+			err = s.provisioned(ctx, tx, p, it, in, now)
+		} else {
+			err = s.provisionFailed(ctx, tx, p, it, in.Reason, now)
+		}
+		if err != nil {
+			return err
+		}
+		return s.finishOrder(ctx, tx, it.OrderID, now)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("report provisioning of %s: %w", in.ResourceID, err)
+	}
+	r, err := s.db.Client.Resource.Get(ctx, in.ResourceID)
+	if err != nil {
+		return nil, fmt.Errorf("report provisioning of %s: read resource: %w", in.ResourceID, err)
+	}
+	return r, nil
+}
+
+// provisioned activates the resource and issues its paid CREATE invoice.
+func (s *Service) provisioned(ctx context.Context, tx *ent.Tx, p *ent.Payment, it *ent.OrderItem, in ReportInput, now time.Time) error {
+	if err := s.itemDone(ctx, tx, it, orderitem.StatusSUCCEEDED, "", now); err != nil {
+		return err
+	}
+	start, end := now, now.Add(time.Duration(it.PeriodMonths)*day30)
+	u := tx.Resource.Update().
+		Where(resource.ID(it.ResourceID), resource.StateEQ(resource.StatePENDING)).
+		SetState(resource.StateACTIVE).
+		SetPeriodStart(start).
+		SetPeriodEnd(end).
+		SetPeriodMonths(it.PeriodMonths).
+		SetPeriodPaid(it.Total).
+		SetUpdatedAt(now)
+	if in.ExternalRef != "" {
+		u.SetExternalRef(in.ExternalRef)
+	}
+	if n, err := u.Save(ctx); err != nil || n != 1 {
+		return fmt.Errorf("activate resource %s: %w (%d rows)", it.ResourceID, err, n)
+	}
+	r, err := tx.Resource.Get(ctx, it.ResourceID)
+	if err != nil {
+		return fmt.Errorf("read resource %s: %w", it.ResourceID, err)
+	}
+	rq, err := resourceQuote("", "", it.Components, it.PeriodMonths, it.Discount)
+	if err != nil {
+		return err
+	}
+	if !rq.Payable.Equal(it.Total) {
+		return fmt.Errorf("resource %s: invoice total %s differs from the %s paid", r.ID, rq.Payable, it.Total)
+	}
+	if err := s.markProvisioned(ctx, tx, p, r.ID, true, "", now); err != nil {
+		return err
+	}
+	// Last: the invoice number locks its month's sequence until commit.
+	inv, err := s.invoices.CreatePrepaid(ctx, tx, invoicing.PrepaidInput{
+		AccountID: r.AccountID, ResourceID: r.ID, ProductID: r.ProductID, OrderID: it.OrderID,
+		Action: invoice.ActionCREATE, Quote: rq, PeriodStart: start, PeriodEnd: end, IssuedAt: now,
+	})
+	if err != nil {
+		return err
+	}
+	ids := append(append([]string(nil), p.InvoiceIds...), string(inv.ID))
+	if err := tx.Payment.UpdateOneID(p.ID).SetInvoiceIds(ids).Exec(ctx); err != nil {
+		return fmt.Errorf("record invoice of payment %s: %w", p.ID, err)
+	}
+	return nil
+}
+
+// provisionFailed refunds what was paid for the resource to credit and
+// marks it FAILED.
+func (s *Service) provisionFailed(ctx context.Context, tx *ent.Tx, p *ent.Payment, it *ent.OrderItem, reason string, now time.Time) error {
+	if err := s.itemDone(ctx, tx, it, orderitem.StatusFAILED, reason, now); err != nil {
+		return err
+	}
+	n, err := tx.Resource.Update().
+		Where(resource.ID(it.ResourceID), resource.StateEQ(resource.StatePENDING)).
+		SetState(resource.StateFAILED).
+		SetUpdatedAt(now).
+		Save(ctx)
+	if err != nil || n != 1 {
+		return fmt.Errorf("fail resource %s: %w (%d rows)", it.ResourceID, err, n)
+	}
+	refund := it.Total
+	if !refund.IsPositive() {
+		return s.markProvisioned(ctx, tx, p, it.ResourceID, false, reason, now)
+	}
+	_, err = s.ledger.Credit(ctx, tx, ledger.Movement{
+		AccountID: p.AccountID, Amount: refund, Kind: ledgertransaction.KindREFUND,
+		Counter: ledgeraccount.KindREFUNDS,
+		Memo: ledger.Memo{
+			Description: "Refund: resource could not be provisioned",
+			Reference:   string(it.ResourceID), At: now,
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("refund resource %s: %w", it.ResourceID, err)
+	}
+	_, err = s.markRefunded(ctx, tx, p, refund, it.ResourceID, reason, now)
+	return err
+}
+
+// itemDone moves a PROVISIONING item to its result.
+func (s *Service) itemDone(ctx context.Context, tx *ent.Tx, it *ent.OrderItem, to orderitem.Status, reason string, now time.Time) error {
+	u := tx.OrderItem.Update().
+		Where(orderitem.ID(it.ID), orderitem.StatusEQ(orderitem.StatusPROVISIONING)).
+		SetStatus(to).
+		SetUpdatedAt(now)
+	if reason != "" {
+		u.SetFailureReason(reason)
+	}
+	n, err := u.Save(ctx)
+	if err != nil || n != 1 {
+		return fmt.Errorf("order item %s → %s: %w (%d rows)", it.ID, to, err, n)
+	}
+	return nil
+}
+
+// finishOrder ends a PAID order once none of its items waits any more:
+// COMPLETED (all provisioned), FAILED (none) or PARTIALLY_FAILED.
+func (s *Service) finishOrder(ctx context.Context, tx *ent.Tx, orderID pulid.ID, now time.Time) error {
+	items, err := tx.OrderItem.Query().Where(orderitem.OrderID(orderID)).All(ctx)
+	if err != nil {
+		return fmt.Errorf("read items of order %s: %w", orderID, err)
+	}
+	var ok, failed int
+	for _, it := range items {
+		switch it.Status {
+		case orderitem.StatusSUCCEEDED:
+			ok++
+		case orderitem.StatusFAILED, orderitem.StatusREFUNDED:
+			failed++
+		default:
+			return nil
+		}
+	}
+	to := order.StatusPARTIALLY_FAILED
+	switch {
+	case failed == 0:
+		to = order.StatusCOMPLETED
+	case ok == 0:
+		to = order.StatusFAILED
+	}
+	err = tx.Order.Update().
+		Where(order.ID(orderID), order.StatusEQ(order.StatusPAID)).
+		SetStatus(to).
+		SetUpdatedAt(now).
+		Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("order %s → %s: %w", orderID, to, err)
+	}
+	return nil
+}
+
+// PaymentInvoices returns the invoices a payment paid for (one per
+// provisioned resource), in code order, as the viewer may see them.
+func (s *Service) PaymentInvoices(ctx context.Context, paymentID pulid.ID) ([]*ent.Invoice, error) {
+	p, err := s.db.Client.Payment.Get(ctx, paymentID)
+	if ent.IsNotFound(err) {
+		return nil, fault.New(fault.NotFound, "payment not found", "id")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("payment invoices of %s: %w", paymentID, err)
+	}
+	if len(p.InvoiceIds) == 0 {
+		return []*ent.Invoice{}, nil
+	}
+	ids := make([]pulid.ID, len(p.InvoiceIds))
+	for i, id := range p.InvoiceIds {
+		ids[i] = pulid.ID(id)
+	}
+	invs, err := s.db.Client.Invoice.Query().
+		Where(invoice.IDIn(ids...)).
+		Order(ent.Asc(invoice.FieldCode)).
+		All(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("payment invoices of %s: %w", paymentID, err)
+	}
+	return invs, nil
+}

@@ -1,0 +1,212 @@
+package invoicing
+
+import (
+	"context"
+	"fmt"
+	"time"
+	_ "time/tzdata" // the billing time zone must resolve on hosts without a zone database
+
+	"github.com/jonboulle/clockwork"
+
+	"billing/ent"
+	"billing/ent/invoice"
+	"billing/internal/money"
+	"billing/internal/pricing"
+	"billing/internal/pulid"
+	"billing/internal/store"
+)
+
+// DefaultLocation is the billing time zone when none is configured.
+const DefaultLocation = "Asia/Ho_Chi_Minh"
+
+// Service issues invoices.
+type Service struct {
+	db    *store.DB
+	clock clockwork.Clock
+	loc   *time.Location
+}
+
+// New returns an invoicing service. loc is the billing time zone that
+// decides an invoice's month (nil: Asia/Ho_Chi_Minh).
+func New(db *store.DB, clock clockwork.Clock, loc *time.Location) *Service {
+	if db == nil || clock == nil {
+		panic("invoicing.New: db and clock are required")
+	}
+	if loc == nil {
+		var err error
+		if loc, err = time.LoadLocation(DefaultLocation); err != nil {
+			// time/tzdata is embedded: this cannot fail at run time.
+			panic(fmt.Sprintf("invoicing.New: load %s: %v", DefaultLocation, err))
+		}
+	}
+	return &Service{db: db, clock: clock, loc: loc}
+}
+
+// Location is the billing time zone.
+func (s *Service) Location() *time.Location { return s.loc }
+
+// PrepaidInput describes a prepaid invoice: a resource's action, already
+// paid, with the lines of its quote.
+type PrepaidInput struct {
+	// AccountID owns the invoice.
+	AccountID pulid.ID
+	// ResourceID, ProductID and OrderID say what was bought and how.
+	ResourceID pulid.ID
+	ProductID  pulid.ID
+	OrderID    pulid.ID
+	// Action is CREATE, RENEW, RESIZE, RECOVER or AUTO_RENEW.
+	Action invoice.Action
+	// Quote is the resource's quote, exactly as the customer was shown it.
+	Quote pricing.ResourceQuote
+	// PeriodStart and PeriodEnd are the service period [start, end).
+	PeriodStart, PeriodEnd time.Time
+	// IssuedAt is the transaction's "now" (zero: the clock). It also
+	// decides the month of the code, in the billing time zone.
+	IssuedAt time.Time
+}
+
+// Validate checks the input; a failure is a programming error of the
+// caller, never customer input, so it is a plain error.
+func (in PrepaidInput) Validate() error {
+	switch {
+	case in.AccountID == "":
+		return fmt.Errorf("invoice: account id is required")
+	case in.ResourceID == "":
+		return fmt.Errorf("invoice: resource id is required")
+	case invoice.ActionValidator(in.Action) != nil || in.Action == invoice.ActionMONTHLY:
+		return fmt.Errorf("invoice: %q is not a prepaid action", in.Action)
+	case !in.PeriodEnd.After(in.PeriodStart):
+		return fmt.Errorf("invoice: period [%s, %s) is empty", in.PeriodStart, in.PeriodEnd)
+	case len(in.Quote.Lines) == 0:
+		return fmt.Errorf("invoice: the quote has no lines")
+	case in.Quote.Payable.IsNegative():
+		return fmt.Errorf("invoice: negative total %s", in.Quote.Payable)
+	}
+	var sum money.Amount
+	for _, l := range in.Quote.Lines {
+		sum = sum.Add(l.Amount)
+	}
+	if !sum.Equal(in.Quote.Amount) {
+		return fmt.Errorf("invoice: lines sum to %s, the quote says %s", sum, in.Quote.Amount)
+	}
+	return nil
+}
+
+// CreatePrepaid creates a PAID invoice inside tx, with its gapless code,
+// one line per component of the quote, and amount paid = total.
+//
+// The invoice carries, from the resource quote: subtotal = the pre-tax
+// amount, vat = the VAT it contains, discount = the resource's coupon
+// share, total = what the customer paid (subtotal + vat). The coupon share
+// is also shown per line, split over the lines in proportion to their
+// amounts (whole VND, largest remainder); line amounts are before the
+// coupon, so they add up to the quote's amount.
+func (s *Service) CreatePrepaid(ctx context.Context, tx *ent.Tx, in PrepaidInput) (*ent.Invoice, error) {
+	if err := in.Validate(); err != nil {
+		return nil, err
+	}
+	now := in.IssuedAt
+	if now.IsZero() {
+		now = s.clock.Now()
+	}
+	now = now.UTC().Truncate(time.Microsecond)
+	q := in.Quote
+	code, err := s.NextCode(ctx, tx, now)
+	if err != nil {
+		return nil, err
+	}
+	create := tx.Invoice.Create().
+		SetCode(code).
+		SetAccountID(in.AccountID).
+		SetResourceID(in.ResourceID).
+		SetAction(in.Action).
+		SetStatus(invoice.StatusPAID).
+		SetPeriodStart(in.PeriodStart.UTC()).
+		SetPeriodEnd(in.PeriodEnd.UTC()).
+		SetSubtotal(q.PreTax).
+		SetVat(q.VAT).
+		SetDiscount(q.CouponShare).
+		SetTotal(q.Payable).
+		SetAmountPaid(q.Payable).
+		SetIssuedAt(now).
+		SetPaidAt(now).
+		SetCreatedAt(now).
+		SetUpdatedAt(now)
+	if in.ProductID != "" {
+		create.SetProductID(in.ProductID)
+	}
+	if in.OrderID != "" {
+		create.SetOrderID(in.OrderID)
+	}
+	inv, err := create.Save(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("create invoice %s for %s: %w", code, in.ResourceID, err)
+	}
+	weights := make([]money.Amount, len(q.Lines))
+	for i, l := range q.Lines {
+		weights[i] = l.Amount
+	}
+	shares := pricing.SplitProportional(q.CouponShare, weights)
+	start, end := in.PeriodStart.UTC(), in.PeriodEnd.UTC()
+	lines := make([]*ent.InvoiceLineCreate, len(q.Lines))
+	for i, l := range q.Lines {
+		lines[i] = tx.InvoiceLine.Create().
+			SetInvoiceID(inv.ID).
+			SetAccountID(in.AccountID).
+			SetPosition(i + 1).
+			SetDescription(l.Description).
+			SetUnitPrice(l.UnitPrice).
+			SetQuantity(l.Quantity).
+			SetDurationMinutes(l.DurationMinutes).
+			SetPeriodStart(start).
+			SetPeriodEnd(end).
+			SetCouponShare(shares[i]).
+			SetAmount(l.Amount)
+	}
+	if _, err := tx.InvoiceLine.CreateBulk(lines...).Save(ctx); err != nil {
+		return nil, fmt.Errorf("create lines of invoice %s: %w", code, err)
+	}
+	return inv, nil
+}
+
+// NextCode takes the next invoice code of the month (in the billing time
+// zone) that at falls in, inside tx: "INV-202611-000042". The number comes
+// from a row-locking UPDATE of the month's InvoiceSequence row, so
+// concurrent transactions get consecutive numbers, each waiting for the
+// previous one to commit or roll back, and a rolled-back transaction gives
+// its number back: the codes that exist are gapless. Take the code as late
+// as possible in a transaction: the row stays locked until it ends.
+func (s *Service) NextCode(ctx context.Context, tx *ent.Tx, at time.Time) (string, error) {
+	prefix := "INV-" + at.In(s.loc).Format("200601")
+	// The month's row is created on first use; ON CONFLICT keeps two
+	// first invoices of a month from failing on each other.
+	if _, err := tx.ExecContext(ctx,
+		`INSERT INTO invoice_sequences (id, last_value) VALUES ($1, 0) ON CONFLICT (id) DO NOTHING`, prefix); err != nil {
+		return "", fmt.Errorf("invoice number %s: create sequence: %w", prefix, err)
+	}
+	rows, err := tx.QueryContext(ctx,
+		`UPDATE invoice_sequences SET last_value = last_value + 1 WHERE id = $1 RETURNING last_value`, prefix)
+	if err != nil {
+		return "", fmt.Errorf("invoice number %s: %w", prefix, err)
+	}
+	var n int64
+	found := false
+	for rows.Next() {
+		if err := rows.Scan(&n); err != nil {
+			_ = rows.Close()
+			return "", fmt.Errorf("invoice number %s: %w", prefix, err)
+		}
+		found = true
+	}
+	// Close before the next statement on the connection.
+	if err := rows.Close(); err != nil {
+		return "", fmt.Errorf("invoice number %s: %w", prefix, err)
+	}
+	if err := rows.Err(); err != nil {
+		return "", fmt.Errorf("invoice number %s: %w", prefix, err)
+	}
+	if !found {
+		return "", fmt.Errorf("invoice number %s: sequence row missing", prefix)
+	}
+	return fmt.Sprintf("%s-%06d", prefix, n), nil
+}
