@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"os"
 	"strings"
 	"time"
 
@@ -16,15 +15,12 @@ import (
 
 	"billing/ent"
 	"billing/ent/member"
-	"billing/graph"
 	"billing/internal/account"
+	"billing/internal/app"
 	"billing/internal/auth"
 	"billing/internal/catalog"
 	"billing/internal/config"
-	"billing/internal/coupon"
-	"billing/internal/events"
-	"billing/internal/ledger"
-	"billing/internal/server"
+	"billing/internal/gateway/vnpay"
 	"billing/internal/store"
 )
 
@@ -89,10 +85,6 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	}
 	defer db.Close()
 	clock := clockwork.NewRealClock()
-	issuer, err := auth.NewIssuer(e.secret, clock.Now)
-	if err != nil {
-		return err
-	}
 	var demo *ent.Account
 	if e.cfg.Embedded() {
 		// The embedded default seeds itself on first start.
@@ -100,27 +92,44 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 			return err
 		}
 	}
-	bus := events.NewBus(db, e.cfg.DatabaseURL, e.logger)
-	if err := bus.Start(ctx); err != nil {
+	// Listen first: with port 0 the public URL (gateway links) needs the
+	// port the system picked.
+	ln, err := net.Listen("tcp", e.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", e.cfg.Addr, err)
+	}
+	public := e.cfg.PublicURL
+	if strings.HasSuffix(public, ":0") {
+		public = "http://" + ln.Addr().String()
+	}
+	opts := app.Options{
+		DB: db, DatabaseURL: e.cfg.DatabaseURL, Secret: e.secret, Clock: clock, Location: e.cfg.Location,
+		Logger: e.logger, PublicURL: public, Dev: e.cfg.Embedded(), PaymentExpiry: e.cfg.PaymentExpiry,
+		Sandbox: e.cfg.Sandbox, Provisioner: e.cfg.Provisioner, ProvisionDelay: e.cfg.ProvisionDelay,
+		ProvisionFailurePercent: e.cfg.ProvisionFailurePercent, Scheduler: e.cfg.Scheduler,
+		VNPay: vnpay.Config{
+			TmnCode: e.cfg.VNPayTmnCode, HashSecret: e.cfg.VNPayHashSecret, PayURL: e.cfg.VNPayPayURL,
+			APIURL: e.cfg.VNPayAPIURL, Location: e.cfg.Location,
+		},
+	}
+	issuer, err := auth.NewIssuer(e.secret, clock.Now)
+	if err != nil {
+		_ = ln.Close()
 		return err
 	}
-	defer func() { _ = bus.Stop(context.Background()) }()
-	resolver := &graph.Resolver{
-		DB:      db,
-		Ledger:  ledger.New(db, bus.Outbox, clock),
-		Coupons: coupon.New(db, clock),
-		Hub:     bus.Hub,
-		Clock:   clock,
-		Logger:  e.logger,
-	}
-	opts := server.Options{DB: db, Issuer: issuer, Resolver: resolver, Logger: e.logger, Dev: e.cfg.Embedded()}
 	if e.cfg.Embedded() {
 		if opts.PlaygroundToken, err = issuer.Issue(auth.Viewer{Subject: adminSubject, Role: auth.RoleAdmin}, 30*24*time.Hour); err != nil {
+			_ = ln.Close()
 			return err
 		}
 	}
-	srv := server.New(opts)
-	return srv.Run(ctx, e.cfg.Addr, 20*time.Second, func(addr net.Addr) {
+	a, err := app.New(ctx, opts)
+	if err != nil {
+		_ = ln.Close()
+		return err
+	}
+	defer func() { _ = a.Close(context.Background()) }()
+	return a.Server.Serve(ctx, ln, 20*time.Second, func(addr net.Addr) {
 		e.logger.Info("billing is serving", "addr", addr.String(), "engine", db.Dialect, "config", e.cfg.Redacted())
 		if !e.cfg.Embedded() {
 			return
@@ -131,8 +140,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 			e.logger.Error("issue demo token", "err", err)
 			return
 		}
-		fmt.Fprintf(stderr, "\n  Admin playground:   %s/playground/\n  GraphQL endpoint:   %s/graphql\n  Admin token:        %s\n  Demo customer (%s) token:\n                      %s\n\n",
-			base, base, opts.PlaygroundToken, demo.ID, custTok)
+		fmt.Fprintf(stderr, "\n  Admin playground:   %s/playground/\n  GraphQL endpoint:   %s/graphql\n  Sandbox gateway:    %s/sandbox/\n  Admin token:        %s\n  Demo customer (%s) token:\n                      %s\n\n",
+			base, base, base, opts.PlaygroundToken, demo.ID, custTok)
 	})
 }
 
@@ -223,5 +232,3 @@ func token(args []string, getenv func(string) string, stdout, stderr io.Writer) 
 	_, err = fmt.Fprintln(stdout, tok)
 	return err
 }
-
-var _ = os.Getenv

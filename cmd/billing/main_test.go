@@ -75,7 +75,7 @@ func TestServeEmbedded(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, []string{"serve"}, env, io.Discard, &stderr) }()
 
-	re := regexp.MustCompile(`Admin playground:\s+(http://\S+)/playground/\s+GraphQL endpoint:\s+\S+\s+Admin token:\s+(\S+)`)
+	re := regexp.MustCompile(`Admin playground:\s+(http://\S+)/playground/\s+GraphQL endpoint:\s+\S+\s+Sandbox gateway:\s+\S+\s+Admin token:\s+(\S+)`)
 	var m []string
 	require.Eventually(t, func() bool { m = re.FindStringSubmatch(stderr.String()); return m != nil }, 30*time.Second, 20*time.Millisecond, "no start-up banner: %s", stderr.String())
 	base, token := m[1], m[2]

@@ -18,26 +18,50 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"billing/ent"
-	"billing/graph"
 	"billing/internal/account"
+	"billing/internal/app"
 	"billing/internal/auth"
 	"billing/internal/catalog"
-	"billing/internal/coupon"
 	"billing/internal/events"
-	"billing/internal/ledger"
-	"billing/internal/server"
 	"billing/internal/store"
 	"billing/internal/testdb"
 )
 
 var testSecret = []byte("0123456789abcdef0123456789abcdef")
 
-// instance is one running server on a database.
+// instance is one running server on a database, wired like `billing serve`
+// (internal/app) with the sandbox gateway and a synchronous provisioning
+// simulator.
 type instance struct {
 	db     *store.DB
 	srv    *httptest.Server
+	app    *app.App
 	bus    *events.Bus
 	issuer *auth.Issuer
+}
+
+func startInstance(t *testing.T, db *store.DB, dsn string, dev bool) *instance {
+	t.Helper()
+	logger := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	hs := httptest.NewUnstartedServer(nil)
+	public := "http://" + hs.Listener.Addr().String()
+	url := ""
+	if db.IsPostgres() {
+		url = dsn
+	}
+	a, err := app.New(context.Background(), app.Options{
+		DB: db, DatabaseURL: url, Secret: testSecret, Clock: clockwork.NewRealClock(), Logger: logger,
+		PublicURL: public, Dev: dev, Sandbox: true, SandboxRetryInterval: 50 * time.Millisecond,
+		Provisioner: "simulator", ProvisionDelay: 0,
+	})
+	require.NoError(t, err)
+	hs.Config.Handler = a.Server.Handler()
+	hs.Start()
+	t.Cleanup(func() {
+		hs.Close()
+		_ = a.Close(context.Background())
+	})
+	return &instance{db: db, srv: hs, app: a, bus: a.Bus, issuer: a.Issuer}
 }
 
 // bundle is a server with two customer accounts (A and B) and tokens.
@@ -47,22 +71,6 @@ type bundle struct {
 	dsn                      string
 	accA, accB               *ent.Account
 	admin, custA, custB, vwA string
-}
-
-func startInstance(t *testing.T, db *store.DB, dsn string, dev bool) *instance {
-	t.Helper()
-	clock := clockwork.NewRealClock()
-	logger := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	bus := events.NewBus(db, dsn, logger)
-	require.NoError(t, bus.Start(context.Background()))
-	t.Cleanup(func() { _ = bus.Stop(context.Background()) })
-	issuer, err := auth.NewIssuer(testSecret, clock.Now)
-	require.NoError(t, err)
-	res := &graph.Resolver{DB: db, Ledger: ledger.New(db, bus.Outbox, clock), Coupons: coupon.New(db, clock), Hub: bus.Hub, Clock: clock, Logger: logger}
-	s := server.New(server.Options{DB: db, Issuer: issuer, Resolver: res, Logger: logger, Dev: dev})
-	hs := httptest.NewServer(s.Handler())
-	t.Cleanup(hs.Close)
-	return &instance{db: db, srv: hs, bus: bus, issuer: issuer}
 }
 
 func setup(t *testing.T) *bundle {

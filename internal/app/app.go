@@ -1,0 +1,205 @@
+// Package app wires the service together: the database, the event bus, the
+// services, the payment gateway (VNPAY or the built-in sandbox), the
+// provisioner, the scheduler and the HTTP server. cmd/billing and the
+// end-to-end tests build the service through it, so both run the same
+// wiring.
+package app
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+
+	"billing/graph"
+	"billing/internal/auth"
+	"billing/internal/checkout"
+	"billing/internal/coupon"
+	"billing/internal/events"
+	"billing/internal/gateway"
+	"billing/internal/gateway/sandbox"
+	"billing/internal/gateway/vnpay"
+	"billing/internal/invoicing"
+	"billing/internal/jobs"
+	"billing/internal/ledger"
+	"billing/internal/provision"
+	"billing/internal/server"
+	"billing/internal/store"
+)
+
+// Options configure the service.
+type Options struct {
+	DB *store.DB
+	// DatabaseURL is the PostgreSQL URL DB was opened with (the event
+	// listener needs its own connection); empty on SQLite.
+	DatabaseURL string
+	Secret      []byte
+	Clock       clockwork.Clock
+	Location    *time.Location
+	Logger      *slog.Logger
+	// PublicURL is the service's external base URL (gateway links).
+	PublicURL string
+	// Dev is the embedded default: introspection for all and the
+	// playground opens with PlaygroundToken.
+	Dev             bool
+	PlaygroundToken string
+	PaymentExpiry   time.Duration
+	// Sandbox serves the built-in sandbox gateway under /sandbox/ and pays
+	// through it; otherwise VNPay is used.
+	Sandbox bool
+	VNPay   vnpay.Config
+	// SandboxRetryInterval spaces the sandbox's IPN retries (0: default).
+	SandboxRetryInterval time.Duration
+	// Provisioner is "simulator" or "external".
+	Provisioner             string
+	ProvisionDelay          time.Duration
+	ProvisionFailurePercent int
+	// Scheduler runs the jobs in this process.
+	Scheduler bool
+}
+
+// App is the wired service.
+type App struct {
+	Server    *server.Server
+	Issuer    *auth.Issuer
+	Bus       *events.Bus
+	Ledger    *ledger.Service
+	Coupons   *coupon.Service
+	Checkout  *checkout.Service
+	Gateway   gateway.Gateway
+	Sandbox   *sandbox.Sandbox     // nil unless Options.Sandbox
+	Simulator *provision.Simulator // nil with the external provisioner
+	scheduler *jobs.Scheduler
+	elector   *jobs.PGElector
+}
+
+// SandboxCredentials derives the sandbox terminal's code and hash secret
+// from the token secret, so every instance of one deployment agrees on
+// them without another setting.
+func SandboxCredentials(secret []byte) (tmnCode, hashSecret string) {
+	sum := sha256.Sum256(append([]byte("billing sandbox gateway:"), secret...))
+	return "BILLSBX1", hex.EncodeToString(sum[:16])
+}
+
+// New wires the service and starts its background parts (event listener,
+// scheduler). Close stops them.
+func New(ctx context.Context, o Options) (*App, error) {
+	if o.Clock == nil {
+		o.Clock = clockwork.NewRealClock()
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	issuer, err := auth.NewIssuer(o.Secret, o.Clock.Now)
+	if err != nil {
+		return nil, err
+	}
+	a := &App{Issuer: issuer}
+	a.Bus = events.NewBus(o.DB, o.DatabaseURL, o.Logger)
+	if err := a.Bus.Start(ctx); err != nil {
+		return nil, err
+	}
+	a.Ledger = ledger.New(o.DB, a.Bus.Outbox, o.Clock)
+	a.Coupons = coupon.New(o.DB, o.Clock)
+	public := strings.TrimRight(o.PublicURL, "/")
+
+	if o.Sandbox {
+		tmn, hash := SandboxCredentials(o.Secret)
+		a.Sandbox = sandbox.New(sandbox.Config{
+			TmnCode: tmn, HashSecret: hash,
+			IPNURL: public + "/gateway/vnpay/ipn", LinkIPNURL: public + "/gateway/vnpay/link-ipn",
+			Location: o.Location, Now: o.Clock.Now, Logger: o.Logger, RetryInterval: o.SandboxRetryInterval,
+		})
+		cfg := a.Sandbox.ClientConfig(public + "/sandbox")
+		cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second}
+		a.Gateway = vnpay.New(cfg)
+	} else {
+		cfg := o.VNPay
+		if cfg.TmnCode == "" || cfg.HashSecret == "" {
+			a.Gateway = unconfigured{}
+		} else {
+			if cfg.Now == nil {
+				cfg.Now = o.Clock.Now
+			}
+			a.Gateway = vnpay.New(cfg)
+		}
+	}
+
+	var prov provision.Provisioner
+	if o.Provisioner == "external" {
+		prov = provision.NewExternal(o.Logger)
+	} else {
+		a.Simulator = provision.NewSimulator(provision.SimulatorConfig{
+			Delay: o.ProvisionDelay, FailureRate: float64(o.ProvisionFailurePercent) / 100,
+			Seed: time.Now().UnixNano(), Clock: o.Clock, Logger: o.Logger,
+		})
+		prov = a.Simulator
+	}
+	a.Checkout = checkout.New(checkout.Config{
+		DB: o.DB, Ledger: a.Ledger, Outbox: a.Bus.Outbox, Coupons: a.Coupons, Gateway: a.Gateway,
+		Provisioner: prov, Invoices: invoicing.New(o.DB, o.Clock, o.Location), Clock: o.Clock,
+		Location: o.Location, PaymentExpiry: o.PaymentExpiry, PublicURL: public, Logger: o.Logger,
+	})
+
+	resolver := &graph.Resolver{
+		DB: o.DB, Ledger: a.Ledger, Coupons: a.Coupons, Checkout: a.Checkout, Hub: a.Bus.Hub, Clock: o.Clock, Logger: o.Logger,
+	}
+	routes := map[string]http.Handler{
+		"/gateway/vnpay/ipn":                gateway.IPNHandler(a.Gateway, a.Checkout.ApplyGatewayCallback, o.Logger),
+		"/gateway/vnpay/link-ipn":           gateway.LinkIPNHandler(a.Gateway, a.Checkout.ApplyLinkCallback, o.Logger),
+		"GET " + checkout.DefaultReturnPath: gateway.ReturnHandler(a.Gateway, returnPage),
+	}
+	if a.Sandbox != nil {
+		routes["/sandbox/"] = a.Sandbox.Handler()
+	}
+	a.Server = server.New(server.Options{
+		DB: o.DB, Issuer: issuer, Resolver: resolver, Logger: o.Logger, Dev: o.Dev,
+		PlaygroundToken: o.PlaygroundToken, Routes: routes,
+	})
+
+	if o.Scheduler {
+		opts := jobs.Options{Clock: o.Clock, Location: o.Location, Logger: o.Logger}
+		if o.DB.IsPostgres() {
+			a.elector = jobs.NewPGElector(o.DB.SQL)
+			opts.Elector = a.elector
+		}
+		a.scheduler, err = jobs.New(opts,
+			jobs.Job{Name: "expire-abandoned-payments", Every: time.Minute, Run: a.Checkout.ExpireAbandoned},
+			jobs.Job{Name: "reconcile-unknown-charges", Every: time.Minute, Run: a.Checkout.ReconcileUnknown},
+			jobs.Job{Name: "prune-outbox", Every: time.Hour, Run: func(ctx context.Context) (int, error) {
+				return a.Bus.Prune(ctx, o.Clock.Now().Add(-7*24*time.Hour))
+			}},
+		)
+		if err != nil {
+			_ = a.Bus.Stop(ctx)
+			return nil, err
+		}
+		a.scheduler.Start()
+	}
+	return a, nil
+}
+
+// Close stops the scheduler, the simulator, the sandbox and the event bus.
+func (a *App) Close(ctx context.Context) error {
+	var errs []error
+	if a.scheduler != nil {
+		errs = append(errs, a.scheduler.Stop())
+	}
+	if a.elector != nil {
+		errs = append(errs, a.elector.Close())
+	}
+	if a.Simulator != nil {
+		a.Simulator.Stop()
+	}
+	if a.Sandbox != nil {
+		a.Sandbox.Close()
+	}
+	errs = append(errs, a.Bus.Stop(ctx))
+	return errors.Join(errs...)
+}

@@ -1,0 +1,144 @@
+package jobs
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/go-co-op/gocron/v2"
+	"github.com/jonboulle/clockwork"
+
+	"billing/internal/auth"
+)
+
+// Job is one scheduled task.
+type Job struct {
+	// Name identifies the job in logs and for operators.
+	Name string
+	// Every is the interval between runs.
+	Every time.Duration
+	// Run does the work; it gets a system viewer in its context.
+	Run func(ctx context.Context) (int, error)
+}
+
+// Scheduler runs jobs.
+type Scheduler struct {
+	s      gocron.Scheduler
+	logger *slog.Logger
+	jobs   []Job
+}
+
+// Options configure a Scheduler.
+type Options struct {
+	Clock    clockwork.Clock
+	Location *time.Location
+	Logger   *slog.Logger
+	// Elector, when set, lets only the leader run jobs (PostgreSQL).
+	Elector gocron.Elector
+}
+
+// New returns a scheduler for jobs; Start starts it.
+func New(opts Options, jobs ...Job) (*Scheduler, error) {
+	so := []gocron.SchedulerOption{gocron.WithClock(opts.Clock), gocron.WithLocation(opts.Location)}
+	if opts.Elector != nil {
+		so = append(so, gocron.WithDistributedElector(opts.Elector))
+	}
+	s, err := gocron.NewScheduler(so...)
+	if err != nil {
+		return nil, fmt.Errorf("new scheduler: %w", err)
+	}
+	sc := &Scheduler{s: s, logger: opts.Logger, jobs: jobs}
+	for _, j := range jobs {
+		j := j
+		_, err := s.NewJob(gocron.DurationJob(j.Every), gocron.NewTask(func() { sc.run(j) }),
+			gocron.WithName(j.Name), gocron.WithSingletonMode(gocron.LimitModeReschedule))
+		if err != nil {
+			return nil, fmt.Errorf("schedule %s: %w", j.Name, err)
+		}
+	}
+	return sc, nil
+}
+
+func (sc *Scheduler) run(j Job) {
+	ctx := auth.SystemContext(context.Background())
+	n, err := j.Run(ctx)
+	if err != nil {
+		sc.logger.Error("job failed", "job", j.Name, "err", err)
+		return
+	}
+	if n > 0 {
+		sc.logger.Info("job done", "job", j.Name, "count", n)
+	}
+}
+
+// Start starts running jobs.
+func (sc *Scheduler) Start() { sc.s.Start() }
+
+// Stop stops the scheduler and waits for running jobs.
+func (sc *Scheduler) Stop() error { return sc.s.Shutdown() }
+
+// ErrNotLeader is returned by the Elector of an instance that does not
+// hold the lock.
+var ErrNotLeader = errors.New("jobs: not the scheduler leader")
+
+// advisoryKey is the PostgreSQL advisory lock of the scheduler leader.
+const advisoryKey = 1651076205
+
+// PGElector elects one leader among instances sharing a PostgreSQL
+// database: the instance whose dedicated connection holds a session
+// advisory lock. If that connection dies, the lock is released by the
+// server and another instance takes over at its next check.
+type PGElector struct {
+	db   *sql.DB
+	mu   sync.Mutex
+	conn *sql.Conn
+}
+
+// NewPGElector returns an elector on db.
+func NewPGElector(db *sql.DB) *PGElector { return &PGElector{db: db} }
+
+// IsLeader implements gocron.Elector.
+func (e *PGElector) IsLeader(ctx context.Context) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.conn != nil {
+		// Still leader while the connection holding the lock is alive.
+		if err := e.conn.PingContext(ctx); err == nil {
+			return nil
+		}
+		_ = e.conn.Close()
+		e.conn = nil
+	}
+	conn, err := e.db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("elector: %w", err)
+	}
+	var ok bool
+	if err := conn.QueryRowContext(ctx, `SELECT pg_try_advisory_lock($1)`, advisoryKey).Scan(&ok); err != nil {
+		_ = conn.Close()
+		return fmt.Errorf("elector: %w", err)
+	}
+	if !ok {
+		_ = conn.Close()
+		return ErrNotLeader
+	}
+	e.conn = conn
+	return nil
+}
+
+// Close gives up leadership.
+func (e *PGElector) Close() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.conn == nil {
+		return nil
+	}
+	_, _ = e.conn.ExecContext(context.Background(), `SELECT pg_advisory_unlock($1)`, advisoryKey)
+	err := e.conn.Close()
+	e.conn = nil
+	return err
+}
