@@ -62,6 +62,8 @@ type Options struct {
 	ProvisionFailurePercent int
 	// Scheduler runs the jobs in this process.
 	Scheduler bool
+	// Limits bound GraphQL operations and websockets (zero: defaults).
+	Limits server.Limits
 }
 
 // App is the wired service.
@@ -160,7 +162,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 	}
 	a.Server = server.New(server.Options{
 		DB: o.DB, Issuer: issuer, Resolver: resolver, Logger: o.Logger, Dev: o.Dev,
-		PlaygroundToken: o.PlaygroundToken, Routes: routes,
+		PlaygroundToken: o.PlaygroundToken, Routes: routes, Limits: o.Limits,
 	})
 
 	if o.Scheduler {

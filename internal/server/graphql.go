@@ -29,7 +29,7 @@ func (s *Server) graphQL() *handler.Server {
 		InitTimeout: 10 * time.Second,
 		// graphql-transport-ws ping/pong: a peer that stops answering within
 		// two intervals is dropped.
-		PingPongInterval: 15 * time.Second,
+		PingPongInterval: s.opts.Limits.PingInterval,
 	})
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})

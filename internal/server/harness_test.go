@@ -23,6 +23,7 @@ import (
 	"billing/internal/auth"
 	"billing/internal/catalog"
 	"billing/internal/events"
+	"billing/internal/server"
 	"billing/internal/store"
 	"billing/internal/testdb"
 )
@@ -53,6 +54,7 @@ func startInstance(t *testing.T, db *store.DB, dsn string, dev bool) *instance {
 		DB: db, DatabaseURL: url, Secret: testSecret, Clock: clockwork.NewRealClock(), Logger: logger,
 		PublicURL: public, Dev: dev, Sandbox: true, SandboxRetryInterval: 50 * time.Millisecond,
 		Provisioner: "simulator", ProvisionDelay: 0,
+		Limits: server.Limits{PingInterval: 300 * time.Millisecond},
 	})
 	require.NoError(t, err)
 	hs.Config.Handler = a.Server.Handler()
@@ -156,13 +158,42 @@ func (r gqlResponse) mustData(t *testing.T, v any) {
 	require.NoError(t, json.Unmarshal(r.Data, v))
 }
 
-// wsClient is a minimal graphql-transport-ws client.
+// wsClient is a minimal graphql-transport-ws client. A background reader
+// answers the server's pings at once (as real clients do) and queues the
+// other messages for read.
 type wsClient struct {
 	t    *testing.T
 	conn *websocket.Conn
+	msgs chan map[string]any
+	errc chan error
 }
 
 func (i *instance) dialWS(t *testing.T, token string) *wsClient {
+	t.Helper()
+	c := i.dialWSRaw(t)
+	c.send(map[string]any{"type": "connection_init", "payload": map[string]any{"Authorization": "Bearer " + token}})
+	c.msgs, c.errc = make(chan map[string]any, 100), make(chan error, 1)
+	go func() {
+		for {
+			var msg map[string]any
+			if err := wsjson.Read(context.Background(), c.conn, &msg); err != nil {
+				c.errc <- err
+				return
+			}
+			if msg["type"] == "ping" {
+				_ = wsjson.Write(context.Background(), c.conn, map[string]any{"type": "pong"})
+				continue
+			}
+			c.msgs <- msg
+		}
+	}()
+	msg := c.read()
+	require.Equal(t, "connection_ack", msg["type"], "%v", msg)
+	return c
+}
+
+// dialWSRaw connects without reading: the test reads frames itself.
+func (i *instance) dialWSRaw(t *testing.T) *wsClient {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -170,11 +201,7 @@ func (i *instance) dialWS(t *testing.T, token string) *wsClient {
 	conn, _, err := websocket.Dial(ctx, url, &websocket.DialOptions{Subprotocols: []string{"graphql-transport-ws"}})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = conn.CloseNow() })
-	c := &wsClient{t: t, conn: conn}
-	c.send(map[string]any{"type": "connection_init", "payload": map[string]any{"Authorization": "Bearer " + token}})
-	msg := c.read()
-	require.Equal(t, "connection_ack", msg["type"], "%v", msg)
-	return c
+	return &wsClient{t: t, conn: conn}
 }
 
 func (c *wsClient) send(v any) {
@@ -184,21 +211,18 @@ func (c *wsClient) send(v any) {
 	require.NoError(c.t, wsjson.Write(ctx, c.conn, v))
 }
 
-// read returns the next message that is not a ping (pings are answered).
+// read returns the next message that is not a ping.
 func (c *wsClient) read() map[string]any {
 	c.t.Helper()
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		var msg map[string]any
-		err := wsjson.Read(ctx, c.conn, &msg)
-		cancel()
-		require.NoError(c.t, err)
-		if msg["type"] == "ping" {
-			c.send(map[string]any{"type": "pong"})
-			continue
-		}
+	select {
+	case msg := <-c.msgs:
 		return msg
+	case err := <-c.errc:
+		c.t.Fatalf("websocket closed: %v", err)
+	case <-time.After(15 * time.Second):
+		c.t.Fatal("no websocket message within 15 s")
 	}
+	return nil
 }
 
 func (c *wsClient) subscribe(id, query string, vars map[string]any) {

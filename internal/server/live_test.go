@@ -1,7 +1,11 @@
 package server_test
 
 import (
+	"context"
 	"testing"
+	"time"
+
+	"github.com/coder/websocket/wsjson"
 
 	"github.com/stretchr/testify/require"
 
@@ -56,4 +60,41 @@ func TestWalletSubscriptionAcrossInstances(t *testing.T) {
 		"idempotencyKey": "x1", "accountId": string(b.accA.ID), "amount": "777000", "reason": "from instance two"}})
 	require.Empty(t, r.Errors)
 	require.Equal(t, map[string]any{"balance": "777000", "held": "0", "available": "777000"}, nextWallet(t, ws))
+}
+
+// A websocket peer that stops answering pings is dropped; one that
+// answers stays connected.
+func TestWebsocketDeadPeerDropped(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	alive := b.dialWS(t, b.custA)
+	alive.subscribe("w", walletSub, nil)
+	nextWallet(t, alive)
+
+	dead := b.dialWSRaw(t)
+	dead.send(map[string]any{"type": "connection_init", "payload": map[string]any{"Authorization": "Bearer " + b.custA}})
+	dead.subscribe("w", walletSub, nil)
+	// Read raw frames without answering pings until the server closes.
+	deadline := time.Now().Add(10 * time.Second)
+	var err error
+	pings := 0
+	for time.Now().Before(deadline) {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		var msg map[string]any
+		err = wsjson.Read(ctx, dead.conn, &msg)
+		cancel()
+		if err != nil {
+			break
+		}
+		if msg["type"] == "ping" {
+			pings++
+		}
+	}
+	require.Error(t, err, "the silent peer must be disconnected")
+	require.GreaterOrEqual(t, pings, 1)
+
+	// The live one still gets changes (it answers pings in read()).
+	res, _ := b.adjust(t, b.admin, map[string]any{"idempotencyKey": "alive", "accountId": string(b.accA.ID), "amount": "10", "reason": "ping"})
+	require.Empty(t, res.AdjustCredit.UserErrors)
+	require.Equal(t, "10", nextWallet(t, alive)["balance"])
 }

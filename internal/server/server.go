@@ -48,6 +48,9 @@ type Limits struct {
 	Depth       int // default 12, introspection fields not counted
 	ParserToken int // default 15000
 	BodyBytes   int64
+	// PingInterval is how often a websocket peer is pinged; one that has
+	// not answered within two intervals is dropped (default 15 s).
+	PingInterval time.Duration
 }
 
 func (l Limits) withDefaults() Limits {
@@ -62,6 +65,9 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.BodyBytes == 0 {
 		l.BodyBytes = 1 << 20
+	}
+	if l.PingInterval == 0 {
+		l.PingInterval = 15 * time.Second
 	}
 	return l
 }
