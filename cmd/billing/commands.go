@@ -21,6 +21,7 @@ import (
 	"billing/internal/catalog"
 	"billing/internal/config"
 	"billing/internal/gateway/vnpay"
+	"billing/internal/jobs"
 	"billing/internal/store"
 )
 
@@ -231,4 +232,63 @@ func token(args []string, getenv func(string) string, stdout, stderr io.Writer) 
 	}
 	_, err = fmt.Fprintln(stdout, tok)
 	return err
+}
+
+// jobsCmd lists the scheduled jobs or runs one now, for operators.
+func jobsCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || (args[0] != "list" && args[0] != "run") {
+		return errors.New("usage: billing jobs list | billing jobs run NAME [flags]")
+	}
+	verb, args := args[0], args[1:]
+	var name string
+	if verb == "run" {
+		if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+			return errors.New("usage: billing jobs run NAME [flags]")
+		}
+		name, args = args[0], args[1:]
+	}
+	e, err := load("jobs", args, getenv, stderr, nil)
+	if err != nil {
+		return err
+	}
+	db, err := e.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	clock := clockwork.NewRealClock()
+	a, err := app.New(ctx, app.Options{
+		DB: db, DatabaseURL: e.cfg.DatabaseURL, Secret: e.secret, Clock: clock, Location: e.cfg.Location,
+		Logger: e.logger, PublicURL: e.cfg.PublicURL, PaymentExpiry: e.cfg.PaymentExpiry, Sandbox: e.cfg.Sandbox,
+		Provisioner: "external",
+		VNPay: vnpay.Config{
+			TmnCode: e.cfg.VNPayTmnCode, HashSecret: e.cfg.VNPayHashSecret, PayURL: e.cfg.VNPayPayURL,
+			APIURL: e.cfg.VNPayAPIURL, Location: e.cfg.Location,
+		},
+	})
+	if err != nil {
+		return err
+	}
+	defer func() { _ = a.Close(context.Background()) }()
+	if verb == "list" {
+		now := clock.Now()
+		for _, j := range a.Jobs() {
+			next, err := j.Next(now, e.cfg.Location)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "%-28s %-16s next %s  %s\n", j.Name, j.Schedule(), next.Format(time.RFC3339), j.Description)
+		}
+		return nil
+	}
+	j, ok := a.Job(name)
+	if !ok {
+		return fmt.Errorf("unknown job %q (billing jobs list shows them)", name)
+	}
+	n, err := jobs.RunOnce(ctx, j)
+	if err != nil {
+		return fmt.Errorf("job %s: %w", name, err)
+	}
+	fmt.Fprintf(stdout, "%s: %d done\n", name, n)
+	return nil
 }

@@ -6,6 +6,8 @@
 //	billing seed [flags]        seed the catalog and a demo account
 //	billing token --role R [--account ID] [--subject S] [--ttl D]
 //	                            print a signed bearer token on stdout
+//	billing jobs list           the scheduled jobs and their next run
+//	billing jobs run NAME       run one job now, once
 //
 // Configuration comes from BILLING_* environment variables, with flags of
 // the same names (see README).
@@ -49,6 +51,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return seed(ctx, args, getenv, stderr)
 	case "token":
 		return token(args, getenv, stdout, stderr)
+	case "jobs":
+		return jobsCmd(ctx, args, getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -64,6 +68,7 @@ commands:
   migrate   apply database migrations and exit
   seed      seed the catalog and the demo account (idempotent)
   token     print a signed token: token --role admin|customer|viewer|service [--account ID]
+  jobs      list the scheduled jobs with their next run (jobs list), or run one now (jobs run NAME)
 
 Every command takes the configuration flags (billing serve -h lists them).
 `

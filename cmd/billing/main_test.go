@@ -145,3 +145,15 @@ func TestServeEmbedded(t *testing.T) {
 	cancel2()
 	require.NoError(t, <-done2)
 }
+
+func TestJobsCommand(t *testing.T) {
+	t.Parallel()
+	env := envOf(map[string]string{"BILLING_DATA_DIR": t.TempDir()})
+	var out bytes.Buffer
+	require.NoError(t, run(context.Background(), []string{"jobs", "list"}, env, &out, io.Discard))
+	require.Regexp(t, `(?m)^expire-abandoned-payments\s+every 1m0s\s+next \S+`, out.String())
+	out.Reset()
+	require.NoError(t, run(context.Background(), []string{"jobs", "run", "expire-abandoned-payments"}, env, &out, io.Discard))
+	require.Equal(t, "expire-abandoned-payments: 0 done\n", out.String())
+	require.Error(t, run(context.Background(), []string{"jobs", "run", "nope"}, env, &out, io.Discard))
+}

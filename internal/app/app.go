@@ -79,6 +79,7 @@ type App struct {
 	Simulator *provision.Simulator // nil with the external provisioner
 	scheduler *jobs.Scheduler
 	elector   *jobs.PGElector
+	clock     clockwork.Clock
 }
 
 // SandboxCredentials derives the sandbox terminal's code and hash secret
@@ -102,7 +103,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &App{Issuer: issuer}
+	a := &App{Issuer: issuer, clock: o.Clock}
 	a.Bus = events.NewBus(o.DB, o.DatabaseURL, o.Logger)
 	if err := a.Bus.Start(ctx); err != nil {
 		return nil, err
@@ -171,13 +172,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 			a.elector = jobs.NewPGElector(o.DB.SQL)
 			opts.Elector = a.elector
 		}
-		a.scheduler, err = jobs.New(opts,
-			jobs.Job{Name: "expire-abandoned-payments", Every: time.Minute, Run: a.Checkout.ExpireAbandoned},
-			jobs.Job{Name: "reconcile-unknown-charges", Every: time.Minute, Run: a.Checkout.ReconcileUnknown},
-			jobs.Job{Name: "prune-outbox", Every: time.Hour, Run: func(ctx context.Context) (int, error) {
-				return a.Bus.Prune(ctx, o.Clock.Now().Add(-7*24*time.Hour))
-			}},
-		)
+		a.scheduler, err = jobs.New(opts, a.Jobs()...)
 		if err != nil {
 			_ = a.Bus.Stop(ctx)
 			return nil, err
@@ -204,4 +199,27 @@ func (a *App) Close(ctx context.Context) error {
 	}
 	errs = append(errs, a.Bus.Stop(ctx))
 	return errors.Join(errs...)
+}
+
+// Jobs is every scheduled job of the service: what the scheduler runs and
+// what operators list and run with `billing jobs`.
+func (a *App) Jobs() []jobs.Job {
+	return []jobs.Job{
+		{Name: "expire-abandoned-payments", Every: time.Minute, Run: a.Checkout.ExpireAbandoned,
+			Description: "expire gateway payments left unfinished past BILLING_PAYMENT_EXPIRY; release holds and coupons"},
+		{Name: "reconcile-unknown-charges", Every: time.Minute, Run: a.Checkout.ReconcileUnknown,
+			Description: "ask the gateway about linked-account charges that got no answer"},
+		{Name: "prune-outbox", Every: time.Hour, Description: "delete live-event rows older than 7 days",
+			Run: func(ctx context.Context) (int, error) { return a.Bus.Prune(ctx, a.clock.Now().Add(-7*24*time.Hour)) }},
+	}
+}
+
+// Job returns the job called name.
+func (a *App) Job(name string) (jobs.Job, bool) {
+	for _, j := range a.Jobs() {
+		if j.Name == name {
+			return j, true
+		}
+	}
+	return jobs.Job{}, false
 }

@@ -11,18 +11,50 @@ import (
 
 	"github.com/go-co-op/gocron/v2"
 	"github.com/jonboulle/clockwork"
+	"github.com/robfig/cron/v3"
 
 	"billing/internal/auth"
 )
 
 // Job is one scheduled task.
 type Job struct {
-	// Name identifies the job in logs and for operators.
+	// Name identifies the job in logs and for operators (billing jobs run NAME).
 	Name string
-	// Every is the interval between runs.
+	// Description says what it does, for billing jobs list.
+	Description string
+	// Every is the interval between runs, or
 	Every time.Duration
-	// Run does the work; it gets a system viewer in its context.
+	// Cron is a five-field crontab schedule in the billing time zone
+	// ("0 8 * * *" is 08:00 every day).
+	Cron string
+	// Run does the work; it gets a system viewer in its context and
+	// returns how many things it did.
 	Run func(ctx context.Context) (int, error)
+}
+
+// Schedule describes when the job runs.
+func (j Job) Schedule() string {
+	if j.Cron != "" {
+		return "cron " + j.Cron
+	}
+	return "every " + j.Every.String()
+}
+
+// Next returns the job's next run after now, in loc.
+func (j Job) Next(now time.Time, loc *time.Location) (time.Time, error) {
+	if j.Cron == "" {
+		return now.Add(j.Every).In(loc), nil
+	}
+	sched, err := cron.ParseStandard(j.Cron)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("job %s: %w", j.Name, err)
+	}
+	return sched.Next(now.In(loc)), nil
+}
+
+// RunOnce runs one job now, as an operator would with billing jobs run.
+func RunOnce(ctx context.Context, j Job) (int, error) {
+	return j.Run(auth.SystemContext(ctx))
 }
 
 // Scheduler runs jobs.
@@ -54,7 +86,11 @@ func New(opts Options, jobs ...Job) (*Scheduler, error) {
 	sc := &Scheduler{s: s, logger: opts.Logger, jobs: jobs}
 	for _, j := range jobs {
 		j := j
-		_, err := s.NewJob(gocron.DurationJob(j.Every), gocron.NewTask(func() { sc.run(j) }),
+		def := gocron.DurationJob(j.Every)
+		if j.Cron != "" {
+			def = gocron.CronJob(j.Cron, false)
+		}
+		_, err := s.NewJob(def, gocron.NewTask(func() { sc.run(j) }),
 			gocron.WithName(j.Name), gocron.WithSingletonMode(gocron.LimitModeReschedule))
 		if err != nil {
 			return nil, fmt.Errorf("schedule %s: %w", j.Name, err)
