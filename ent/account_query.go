@@ -914,7 +914,9 @@ func (_q *AccountQuery) loadNotifications(ctx context.Context, query *Notificati
 			init(nodes[i])
 		}
 	}
-	query.withFKs = true
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(notification.FieldAccountID)
+	}
 	query.Where(predicate.Notification(func(s *sql.Selector) {
 		s.Where(sql.InValues(s.C(account.NotificationsColumn), fks...))
 	}))
@@ -923,13 +925,10 @@ func (_q *AccountQuery) loadNotifications(ctx context.Context, query *Notificati
 		return err
 	}
 	for _, n := range neighbors {
-		fk := n.account_notifications
-		if fk == nil {
-			return fmt.Errorf(`foreign-key "account_notifications" is nil for node %v`, n.ID)
-		}
-		node, ok := nodeids[*fk]
+		fk := n.AccountID
+		node, ok := nodeids[fk]
 		if !ok {
-			return fmt.Errorf(`unexpected referenced foreign-key "account_notifications" returned %v for node %v`, *fk, n.ID)
+			return fmt.Errorf(`unexpected referenced foreign-key "account_id" returned %v for node %v`, fk, n.ID)
 		}
 		assign(node, n)
 	}

@@ -449,7 +449,7 @@ func (_q *AccountQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 							ids[i] = nodes[i].ID
 						}
 						var v []struct {
-							NodeID pulid.ID `sql:"account_notifications"`
+							NodeID pulid.ID `sql:"account_id"`
 							Count  int      `sql:"count"`
 						}
 						query.Where(func(s *sql.Selector) {

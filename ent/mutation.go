@@ -14920,23 +14920,24 @@ func (m *MemberMutation) ResetEdge(name string) error {
 // NotificationMutation represents an operation that mutates the Notification nodes in the graph.
 type NotificationMutation struct {
 	config
-	op            Op
-	typ           string
-	id            *pulid.ID
-	created_at    *time.Time
-	updated_at    *time.Time
-	account_id    *pulid.ID
-	kind          *string
-	resource_id   *pulid.ID
-	title         *string
-	body          *string
-	dedupe_key    *string
-	read_at       *time.Time
-	emailed_at    *time.Time
-	clearedFields map[string]struct{}
-	done          bool
-	oldValue      func(context.Context) (*Notification, error)
-	predicates    []predicate.Notification
+	op             Op
+	typ            string
+	id             *pulid.ID
+	created_at     *time.Time
+	updated_at     *time.Time
+	kind           *string
+	resource_id    *pulid.ID
+	title          *string
+	body           *string
+	dedupe_key     *string
+	read_at        *time.Time
+	emailed_at     *time.Time
+	clearedFields  map[string]struct{}
+	account        *pulid.ID
+	clearedaccount bool
+	done           bool
+	oldValue       func(context.Context) (*Notification, error)
+	predicates     []predicate.Notification
 }
 
 var _ ent.Mutation = (*NotificationMutation)(nil)
@@ -15117,12 +15118,12 @@ func (m *NotificationMutation) ResetUpdatedAt() {
 
 // SetAccountID sets the "account_id" field.
 func (m *NotificationMutation) SetAccountID(pu pulid.ID) {
-	m.account_id = &pu
+	m.account = &pu
 }
 
 // AccountID returns the value of the "account_id" field in the mutation.
 func (m *NotificationMutation) AccountID() (r pulid.ID, exists bool) {
-	v := m.account_id
+	v := m.account
 	if v == nil {
 		return
 	}
@@ -15148,7 +15149,7 @@ func (m *NotificationMutation) OldAccountID(ctx context.Context) (v pulid.ID, er
 
 // ResetAccountID resets all changes to the "account_id" field.
 func (m *NotificationMutation) ResetAccountID() {
-	m.account_id = nil
+	m.account = nil
 }
 
 // SetKind sets the "kind" field.
@@ -15442,6 +15443,33 @@ func (m *NotificationMutation) ResetEmailedAt() {
 	delete(m.clearedFields, notification.FieldEmailedAt)
 }
 
+// ClearAccount clears the "account" edge to the Account entity.
+func (m *NotificationMutation) ClearAccount() {
+	m.clearedaccount = true
+	m.clearedFields[notification.FieldAccountID] = struct{}{}
+}
+
+// AccountCleared reports if the "account" edge to the Account entity was cleared.
+func (m *NotificationMutation) AccountCleared() bool {
+	return m.clearedaccount
+}
+
+// AccountIDs returns the "account" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// AccountID instead. It exists only for internal usage by the builders.
+func (m *NotificationMutation) AccountIDs() (ids []pulid.ID) {
+	if id := m.account; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetAccount resets all changes to the "account" edge.
+func (m *NotificationMutation) ResetAccount() {
+	m.account = nil
+	m.clearedaccount = false
+}
+
 // Where appends a list predicates to the NotificationMutation builder.
 func (m *NotificationMutation) Where(ps ...predicate.Notification) {
 	m.predicates = append(m.predicates, ps...)
@@ -15483,7 +15511,7 @@ func (m *NotificationMutation) Fields() []string {
 	if m.updated_at != nil {
 		fields = append(fields, notification.FieldUpdatedAt)
 	}
-	if m.account_id != nil {
+	if m.account != nil {
 		fields = append(fields, notification.FieldAccountID)
 	}
 	if m.kind != nil {
@@ -15749,19 +15777,28 @@ func (m *NotificationMutation) ResetField(name string) error {
 
 // AddedEdges returns all edge names that were set/added in this mutation.
 func (m *NotificationMutation) AddedEdges() []string {
-	edges := make([]string, 0, 0)
+	edges := make([]string, 0, 1)
+	if m.account != nil {
+		edges = append(edges, notification.EdgeAccount)
+	}
 	return edges
 }
 
 // AddedIDs returns all IDs (to other nodes) that were added for the given edge
 // name in this mutation.
 func (m *NotificationMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case notification.EdgeAccount:
+		if id := m.account; id != nil {
+			return []ent.Value{*id}
+		}
+	}
 	return nil
 }
 
 // RemovedEdges returns all edge names that were removed in this mutation.
 func (m *NotificationMutation) RemovedEdges() []string {
-	edges := make([]string, 0, 0)
+	edges := make([]string, 0, 1)
 	return edges
 }
 
@@ -15773,25 +15810,42 @@ func (m *NotificationMutation) RemovedIDs(name string) []ent.Value {
 
 // ClearedEdges returns all edge names that were cleared in this mutation.
 func (m *NotificationMutation) ClearedEdges() []string {
-	edges := make([]string, 0, 0)
+	edges := make([]string, 0, 1)
+	if m.clearedaccount {
+		edges = append(edges, notification.EdgeAccount)
+	}
 	return edges
 }
 
 // EdgeCleared returns a boolean which indicates if the edge with the given name
 // was cleared in this mutation.
 func (m *NotificationMutation) EdgeCleared(name string) bool {
+	switch name {
+	case notification.EdgeAccount:
+		return m.clearedaccount
+	}
 	return false
 }
 
 // ClearEdge clears the value of the edge with the given name. It returns an error
 // if that edge is not defined in the schema.
 func (m *NotificationMutation) ClearEdge(name string) error {
+	switch name {
+	case notification.EdgeAccount:
+		m.ClearAccount()
+		return nil
+	}
 	return fmt.Errorf("unknown Notification unique edge %s", name)
 }
 
 // ResetEdge resets all changes to the edge with the given name in this mutation.
 // It returns an error if the edge is not defined in the schema.
 func (m *NotificationMutation) ResetEdge(name string) error {
+	switch name {
+	case notification.EdgeAccount:
+		m.ResetAccount()
+		return nil
+	}
 	return fmt.Errorf("unknown Notification edge %s", name)
 }
 

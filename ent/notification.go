@@ -3,6 +3,7 @@
 package ent
 
 import (
+	"billing/ent/account"
 	"billing/ent/notification"
 	"billing/internal/pulid"
 	"fmt"
@@ -37,9 +38,31 @@ type Notification struct {
 	// ReadAt holds the value of the "read_at" field.
 	ReadAt *time.Time `json:"read_at,omitempty"`
 	// EmailedAt holds the value of the "emailed_at" field.
-	EmailedAt             *time.Time `json:"emailed_at,omitempty"`
-	account_notifications *pulid.ID
-	selectValues          sql.SelectValues
+	EmailedAt *time.Time `json:"emailed_at,omitempty"`
+	// Edges holds the relations/edges for other nodes in the graph.
+	// The values are being populated by the NotificationQuery when eager-loading is set.
+	Edges        NotificationEdges `json:"edges"`
+	selectValues sql.SelectValues
+}
+
+// NotificationEdges holds the relations/edges for other nodes in the graph.
+type NotificationEdges struct {
+	// Account holds the value of the account edge.
+	Account *Account `json:"account,omitempty"`
+	// loadedTypes holds the information for reporting if a
+	// type was loaded (or requested) in eager-loading or not.
+	loadedTypes [1]bool
+}
+
+// AccountOrErr returns the Account value or an error if the edge
+// was not loaded in eager-loading, or loaded but was not found.
+func (e NotificationEdges) AccountOrErr() (*Account, error) {
+	if e.Account != nil {
+		return e.Account, nil
+	} else if e.loadedTypes[0] {
+		return nil, &NotFoundError{label: account.Label}
+	}
+	return nil, &NotLoadedError{edge: "account"}
 }
 
 // scanValues returns the types for scanning values from sql.Rows.
@@ -53,8 +76,6 @@ func (*Notification) scanValues(columns []string) ([]any, error) {
 			values[i] = new(sql.NullString)
 		case notification.FieldCreatedAt, notification.FieldUpdatedAt, notification.FieldReadAt, notification.FieldEmailedAt:
 			values[i] = new(sql.NullTime)
-		case notification.ForeignKeys[0]: // account_notifications
-			values[i] = &sql.NullScanner{S: new(pulid.ID)}
 		default:
 			values[i] = new(sql.UnknownType)
 		}
@@ -138,13 +159,6 @@ func (_m *Notification) assignValues(columns []string, values []any) error {
 				_m.EmailedAt = new(time.Time)
 				*_m.EmailedAt = value.Time
 			}
-		case notification.ForeignKeys[0]:
-			if value, ok := values[i].(*sql.NullScanner); !ok {
-				return fmt.Errorf("unexpected type %T for field account_notifications", values[i])
-			} else if value.Valid {
-				_m.account_notifications = new(pulid.ID)
-				*_m.account_notifications = *value.S.(*pulid.ID)
-			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -156,6 +170,11 @@ func (_m *Notification) assignValues(columns []string, values []any) error {
 // This includes values selected through modifiers, order, etc.
 func (_m *Notification) Value(name string) (ent.Value, error) {
 	return _m.selectValues.Get(name)
+}
+
+// QueryAccount queries the "account" edge of the Notification entity.
+func (_m *Notification) QueryAccount() *AccountQuery {
+	return NewNotificationClient(_m.config).QueryAccount(_m)
 }
 
 // Update returns a builder for updating this Notification.

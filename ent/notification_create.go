@@ -3,6 +3,7 @@
 package ent
 
 import (
+	"billing/ent/account"
 	"billing/ent/notification"
 	"billing/internal/pulid"
 	"context"
@@ -138,6 +139,11 @@ func (_c *NotificationCreate) SetNillableID(v *pulid.ID) *NotificationCreate {
 	return _c
 }
 
+// SetAccount sets the "account" edge to the Account entity.
+func (_c *NotificationCreate) SetAccount(v *Account) *NotificationCreate {
+	return _c.SetAccountID(v.ID)
+}
+
 // Mutation returns the NotificationMutation object of the builder.
 func (_c *NotificationCreate) Mutation() *NotificationMutation {
 	return _c.mutation
@@ -220,6 +226,9 @@ func (_c *NotificationCreate) check() error {
 			return &ValidationError{Name: "dedupe_key", err: fmt.Errorf(`ent: validator failed for field "Notification.dedupe_key": %w`, err)}
 		}
 	}
+	if len(_c.mutation.AccountIDs()) == 0 {
+		return &ValidationError{Name: "account", err: errors.New(`ent: missing required edge "Notification.account"`)}
+	}
 	return nil
 }
 
@@ -264,10 +273,6 @@ func (_c *NotificationCreate) createSpec() (*Notification, *sqlgraph.CreateSpec)
 		_spec.SetField(notification.FieldUpdatedAt, field.TypeTime, value)
 		_node.UpdatedAt = value
 	}
-	if value, ok := _c.mutation.AccountID(); ok {
-		_spec.SetField(notification.FieldAccountID, field.TypeString, value)
-		_node.AccountID = value
-	}
 	if value, ok := _c.mutation.Kind(); ok {
 		_spec.SetField(notification.FieldKind, field.TypeString, value)
 		_node.Kind = value
@@ -295,6 +300,23 @@ func (_c *NotificationCreate) createSpec() (*Notification, *sqlgraph.CreateSpec)
 	if value, ok := _c.mutation.EmailedAt(); ok {
 		_spec.SetField(notification.FieldEmailedAt, field.TypeTime, value)
 		_node.EmailedAt = &value
+	}
+	if nodes := _c.mutation.AccountIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: true,
+			Table:   notification.AccountTable,
+			Columns: []string{notification.AccountColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(account.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_node.AccountID = nodes[0]
+		_spec.Edges = append(_spec.Edges, edge)
 	}
 	return _node, _spec
 }

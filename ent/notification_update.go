@@ -186,6 +186,9 @@ func (_u *NotificationUpdate) check() error {
 			return &ValidationError{Name: "kind", err: fmt.Errorf(`ent: validator failed for field "Notification.kind": %w`, err)}
 		}
 	}
+	if _u.mutation.AccountCleared() && len(_u.mutation.AccountIDs()) > 0 {
+		return errors.New(`ent: clearing a required unique edge "Notification.account"`)
+	}
 	return nil
 }
 
@@ -427,6 +430,9 @@ func (_u *NotificationUpdateOne) check() error {
 		if err := notification.KindValidator(v); err != nil {
 			return &ValidationError{Name: "kind", err: fmt.Errorf(`ent: validator failed for field "Notification.kind": %w`, err)}
 		}
+	}
+	if _u.mutation.AccountCleared() && len(_u.mutation.AccountIDs()) > 0 {
+		return errors.New(`ent: clearing a required unique edge "Notification.account"`)
 	}
 	return nil
 }

@@ -98,7 +98,7 @@ const (
 	// It exists in this package in order to avoid circular dependency with the "notification" package.
 	NotificationsInverseTable = "notifications"
 	// NotificationsColumn is the table column denoting the notifications relation/edge.
-	NotificationsColumn = "account_notifications"
+	NotificationsColumn = "account_id"
 )
 
 // Columns holds all SQL columns for account fields.

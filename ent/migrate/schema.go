@@ -576,7 +576,6 @@ var (
 		{Name: "id", Type: field.TypeString, SchemaType: map[string]string{"postgres": "varchar(40)"}},
 		{Name: "created_at", Type: field.TypeTime},
 		{Name: "updated_at", Type: field.TypeTime},
-		{Name: "account_id", Type: field.TypeString, SchemaType: map[string]string{"postgres": "varchar(40)"}},
 		{Name: "kind", Type: field.TypeString},
 		{Name: "resource_id", Type: field.TypeString, Nullable: true, SchemaType: map[string]string{"postgres": "varchar(40)"}},
 		{Name: "title", Type: field.TypeString},
@@ -584,7 +583,7 @@ var (
 		{Name: "dedupe_key", Type: field.TypeString, Unique: true},
 		{Name: "read_at", Type: field.TypeTime, Nullable: true},
 		{Name: "emailed_at", Type: field.TypeTime, Nullable: true},
-		{Name: "account_notifications", Type: field.TypeString, Nullable: true, SchemaType: map[string]string{"postgres": "varchar(40)"}},
+		{Name: "account_id", Type: field.TypeString, SchemaType: map[string]string{"postgres": "varchar(40)"}},
 	}
 	// NotificationsTable holds the schema information for the "notifications" table.
 	NotificationsTable = &schema.Table{
@@ -594,26 +593,34 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "notifications_accounts_notifications",
-				Columns:    []*schema.Column{NotificationsColumns[11]},
+				Columns:    []*schema.Column{NotificationsColumns[10]},
 				RefColumns: []*schema.Column{AccountsColumns[0]},
-				OnDelete:   schema.SetNull,
+				OnDelete:   schema.NoAction,
 			},
 		},
 		Indexes: []*schema.Index{
 			{
 				Name:    "notification_account_id",
 				Unique:  false,
-				Columns: []*schema.Column{NotificationsColumns[3]},
+				Columns: []*schema.Column{NotificationsColumns[10]},
 			},
 			{
 				Name:    "notification_account_id_read_at",
 				Unique:  false,
-				Columns: []*schema.Column{NotificationsColumns[3], NotificationsColumns[9]},
+				Columns: []*schema.Column{NotificationsColumns[10], NotificationsColumns[8]},
 			},
 			{
 				Name:    "notification_kind",
 				Unique:  false,
-				Columns: []*schema.Column{NotificationsColumns[4]},
+				Columns: []*schema.Column{NotificationsColumns[3]},
+			},
+			{
+				Name:    "notification_unsent",
+				Unique:  false,
+				Columns: []*schema.Column{NotificationsColumns[1]},
+				Annotation: &entsql.IndexAnnotation{
+					Where: "emailed_at IS NULL",
+				},
 			},
 		},
 	}

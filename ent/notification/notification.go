@@ -8,6 +8,7 @@ import (
 
 	"entgo.io/ent"
 	"entgo.io/ent/dialect/sql"
+	"entgo.io/ent/dialect/sql/sqlgraph"
 )
 
 const (
@@ -35,8 +36,17 @@ const (
 	FieldReadAt = "read_at"
 	// FieldEmailedAt holds the string denoting the emailed_at field in the database.
 	FieldEmailedAt = "emailed_at"
+	// EdgeAccount holds the string denoting the account edge name in mutations.
+	EdgeAccount = "account"
 	// Table holds the table name of the notification in the database.
 	Table = "notifications"
+	// AccountTable is the table that holds the account relation/edge.
+	AccountTable = "notifications"
+	// AccountInverseTable is the table name for the Account entity.
+	// It exists in this package in order to avoid circular dependency with the "account" package.
+	AccountInverseTable = "accounts"
+	// AccountColumn is the table column denoting the account relation/edge.
+	AccountColumn = "account_id"
 )
 
 // Columns holds all SQL columns for notification fields.
@@ -54,21 +64,10 @@ var Columns = []string{
 	FieldEmailedAt,
 }
 
-// ForeignKeys holds the SQL foreign-keys that are owned by the "notifications"
-// table and are not defined as standalone fields in the schema.
-var ForeignKeys = []string{
-	"account_notifications",
-}
-
 // ValidColumn reports if the column name is valid (part of the table columns).
 func ValidColumn(column string) bool {
 	for i := range Columns {
 		if column == Columns[i] {
-			return true
-		}
-	}
-	for i := range ForeignKeys {
-		if column == ForeignKeys[i] {
 			return true
 		}
 	}
@@ -152,4 +151,18 @@ func ByReadAt(opts ...sql.OrderTermOption) OrderOption {
 // ByEmailedAt orders the results by the emailed_at field.
 func ByEmailedAt(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldEmailedAt, opts...).ToFunc()
+}
+
+// ByAccountField orders the results by account field.
+func ByAccountField(field string, opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newAccountStep(), sql.OrderByField(field, opts...))
+	}
+}
+func newAccountStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(AccountInverseTable, FieldID),
+		sqlgraph.Edge(sqlgraph.M2O, true, AccountTable, AccountColumn),
+	)
 }

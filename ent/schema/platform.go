@@ -5,7 +5,9 @@ import (
 
 	"entgo.io/contrib/entgql"
 	"entgo.io/ent"
+	"entgo.io/ent/dialect/entsql"
 	"entgo.io/ent/schema"
+	"entgo.io/ent/schema/edge"
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/index"
 )
@@ -32,9 +34,22 @@ func (Notification) Fields() []ent.Field {
 	}
 }
 
+// Edges of Notification.
+func (Notification) Edges() []ent.Edge {
+	return []ent.Edge{
+		edge.From("account", Account.Type).Ref("notifications").Field("account_id").Unique().Required().Immutable().
+			Annotations(entgql.Skip(entgql.SkipAll)),
+	}
+}
+
 // Indexes of Notification.
 func (Notification) Indexes() []ent.Index {
-	return []ent.Index{index.Fields("account_id", "read_at"), index.Fields("kind")}
+	return []ent.Index{
+		index.Fields("account_id", "read_at"),
+		index.Fields("kind"),
+		// E-mail delivery scans only what is still to send.
+		index.Fields("created_at").Annotations(entsql.IndexWhere("emailed_at IS NULL")).StorageKey("notification_unsent"),
+	}
 }
 
 // Annotations of Notification.
