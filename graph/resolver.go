@@ -12,6 +12,7 @@ import (
 	"billing/internal/coupon"
 	"billing/internal/events"
 	"billing/internal/ledger"
+	"billing/internal/notify"
 	"billing/internal/store"
 )
 
@@ -21,6 +22,7 @@ type Resolver struct {
 	Ledger   *ledger.Service
 	Coupons  *coupon.Service
 	Checkout *checkout.Service
+	Notify   *notify.Service
 	Hub      *events.Hub
 	Clock    clockwork.Clock
 	Logger   *slog.Logger

@@ -41,6 +41,11 @@ func (r *accountResolver) CreditHistory(ctx context.Context, obj *ent.Account, a
 			ent.WithLedgerEntryFilter(where.Filter))
 }
 
+// UnreadNotifications is the resolver for the unreadNotifications field.
+func (r *accountResolver) UnreadNotifications(ctx context.Context, obj *ent.Account) (int, error) {
+	return r.Notify.UnreadCount(ctx, obj.ID)
+}
+
 // Usage is the resolver for the usage field.
 func (r *couponResolver) Usage(ctx context.Context, obj *ent.Coupon) (*model.CouponUsage, error) {
 	u, err := r.Coupons.Usage(ctx, obj.ID)
@@ -184,6 +189,26 @@ func (r *mutationResolver) DeactivateCoupon(ctx context.Context, input model.Dea
 	return couponPayload(c, err)
 }
 
+// MarkNotificationsRead is the resolver for the markNotificationsRead field.
+func (r *mutationResolver) MarkNotificationsRead(ctx context.Context, input model.MarkNotificationsReadInput) (*model.MarkNotificationsReadPayload, error) {
+	n, err := r.Notify.MarkRead(ctx, input.Ids)
+	if err != nil {
+		ue, err := userErrors(err)
+		return &model.MarkNotificationsReadPayload{UserErrors: ue}, err
+	}
+	return &model.MarkNotificationsReadPayload{Count: n, UserErrors: []*model.UserError{}}, nil
+}
+
+// MarkAllNotificationsRead is the resolver for the markAllNotificationsRead field.
+func (r *mutationResolver) MarkAllNotificationsRead(ctx context.Context) (*model.MarkNotificationsReadPayload, error) {
+	n, err := r.Notify.MarkAllRead(ctx)
+	if err != nil {
+		ue, err := userErrors(err)
+		return &model.MarkNotificationsReadPayload{UserErrors: ue}, err
+	}
+	return &model.MarkNotificationsReadPayload{Count: n, UserErrors: []*model.UserError{}}, nil
+}
+
 // Resource is the resolver for the resource field.
 func (r *orderItemResolver) Resource(ctx context.Context, obj *ent.OrderItem) (*ent.Resource, error) {
 	if obj.ResourceID == "" {
@@ -300,6 +325,44 @@ func (r *subscriptionResolver) WalletChanged(ctx context.Context, accountID *pul
 // PaymentChanged is the resolver for the paymentChanged field.
 func (r *subscriptionResolver) PaymentChanged(ctx context.Context, id pulid.ID) (<-chan *model.PaymentEvent, error) {
 	return r.paymentEvents(ctx, id)
+}
+
+// NotificationAdded is the resolver for the notificationAdded field.
+func (r *subscriptionResolver) NotificationAdded(ctx context.Context) (<-chan *ent.Notification, error) {
+	v, err := reader(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !v.IsCustomerScoped() {
+		return nil, fault.New(fault.Forbidden, "customers and members only")
+	}
+	sub := r.Hub.SubscribeTopic(events.TopicNotification, pulid.ID(v.AccountID), "", 64)
+	out := make(chan *ent.Notification, 1)
+	go func() {
+		defer close(out)
+		defer sub.Close()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case ev, ok := <-sub.C:
+				if !ok {
+					return
+				}
+				n, err := r.DB.Client.Notification.Get(ctx, pulid.ID(ev.SubjectID))
+				if err != nil {
+					r.Logger.ErrorContext(ctx, "load notification", "err", err)
+					continue
+				}
+				select {
+				case out <- n:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}
+	}()
+	return out, nil
 }
 
 // Available is the resolver for the available field.

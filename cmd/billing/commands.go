@@ -22,6 +22,7 @@ import (
 	"billing/internal/config"
 	"billing/internal/gateway/vnpay"
 	"billing/internal/jobs"
+	"billing/internal/notify"
 	"billing/internal/store"
 )
 
@@ -124,6 +125,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 			return err
 		}
 	}
+	if opts.Mailer, err = mailer(e.cfg); err != nil {
+		_ = ln.Close()
+		return err
+	}
+	opts.MailFrom = e.cfg.SMTPFrom
 	a, err := app.New(ctx, opts)
 	if err != nil {
 		_ = ln.Close()
@@ -291,4 +297,19 @@ func jobsCmd(ctx context.Context, args []string, getenv func(string) string, std
 	}
 	fmt.Fprintf(stdout, "%s: %d done\n", name, n)
 	return nil
+}
+
+// mailer returns the SMTP mailer when one is configured, else nil (e-mails
+// are logged).
+func mailer(cfg config.Config) (notify.Mailer, error) {
+	if cfg.SMTPAddr == "" {
+		return nil, nil
+	}
+	m, err := notify.NewSMTP(notify.SMTPConfig{
+		Addr: cfg.SMTPAddr, Username: cfg.SMTPUsername, Password: cfg.SMTPPassword, From: cfg.SMTPFrom,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("smtp: %w", err)
+	}
+	return m, nil
 }

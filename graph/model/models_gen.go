@@ -89,6 +89,17 @@ type DeactivateCouponInput struct {
 	Reason string   `json:"reason"`
 }
 
+type MarkNotificationsReadInput struct {
+	// At most 100 ids; unknown and already read ids are ignored.
+	Ids []pulid.ID `json:"ids"`
+}
+
+type MarkNotificationsReadPayload struct {
+	// How many notices changed.
+	Count      int          `json:"count"`
+	UserErrors []*UserError `json:"userErrors"`
+}
+
 // One step of a payment's life.
 type PaymentEvent struct {
 	Payment *ent.Payment   `json:"payment"`

@@ -28,6 +28,7 @@ import (
 	"billing/internal/invoicing"
 	"billing/internal/jobs"
 	"billing/internal/ledger"
+	"billing/internal/notify"
 	"billing/internal/provision"
 	"billing/internal/server"
 	"billing/internal/store"
@@ -64,6 +65,9 @@ type Options struct {
 	Scheduler bool
 	// Limits bound GraphQL operations and websockets (zero: defaults).
 	Limits server.Limits
+	// Mailer sends e-mail notices; nil logs them. From is their sender.
+	Mailer   notify.Mailer
+	MailFrom string
 }
 
 // App is the wired service.
@@ -74,6 +78,7 @@ type App struct {
 	Ledger    *ledger.Service
 	Coupons   *coupon.Service
 	Checkout  *checkout.Service
+	Notify    *notify.Service
 	Gateway   gateway.Gateway
 	Sandbox   *sandbox.Sandbox     // nil unless Options.Sandbox
 	Simulator *provision.Simulator // nil with the external provisioner
@@ -110,6 +115,11 @@ func New(ctx context.Context, o Options) (*App, error) {
 	}
 	a.Ledger = ledger.New(o.DB, a.Bus.Outbox, o.Clock)
 	a.Coupons = coupon.New(o.DB, o.Clock)
+	from := o.MailFrom
+	if from == "" {
+		from = "billing@localhost"
+	}
+	a.Notify = notify.New(notify.Config{DB: o.DB, Outbox: a.Bus.Outbox, Clock: o.Clock, Logger: o.Logger, Mailer: o.Mailer, From: from})
 	public := strings.TrimRight(o.PublicURL, "/")
 
 	if o.Sandbox {
@@ -151,7 +161,8 @@ func New(ctx context.Context, o Options) (*App, error) {
 	})
 
 	resolver := &graph.Resolver{
-		DB: o.DB, Ledger: a.Ledger, Coupons: a.Coupons, Checkout: a.Checkout, Hub: a.Bus.Hub, Clock: o.Clock, Logger: o.Logger,
+		DB: o.DB, Ledger: a.Ledger, Coupons: a.Coupons, Checkout: a.Checkout, Notify: a.Notify, Hub: a.Bus.Hub,
+		Clock: o.Clock, Logger: o.Logger,
 	}
 	routes := map[string]http.Handler{
 		"/gateway/vnpay/ipn":                gateway.IPNHandler(a.Gateway, a.Checkout.ApplyGatewayCallback, o.Logger),
@@ -209,6 +220,8 @@ func (a *App) Jobs() []jobs.Job {
 			Description: "expire gateway payments left unfinished past BILLING_PAYMENT_EXPIRY; release holds and coupons"},
 		{Name: "reconcile-unknown-charges", Every: time.Minute, Run: a.Checkout.ReconcileUnknown,
 			Description: "ask the gateway about linked-account charges that got no answer"},
+		{Name: "deliver-emails", Every: time.Minute, Run: a.Notify.DeliverEmails,
+			Description: "e-mail new notices once each (logged when no SMTP server is configured)"},
 		{Name: "prune-outbox", Every: time.Hour, Description: "delete live-event rows older than 7 days",
 			Run: func(ctx context.Context) (int, error) { return a.Bus.Prune(ctx, a.clock.Now().Add(-7*24*time.Hour)) }},
 	}

@@ -71,6 +71,8 @@ type Config struct {
 	ProvisionDelay time.Duration
 	// ProvisionFailurePercent is the share of simulated provisionings that fail (0–100).
 	ProvisionFailurePercent int
+	// SMTP server for e-mail notices; empty Addr logs e-mails instead.
+	SMTPAddr, SMTPUsername, SMTPPassword, SMTPFrom string
 }
 
 // setting describes one configuration value: its names, default and meaning.
@@ -213,6 +215,26 @@ var settings = []setting{
 		},
 	},
 	{
+		flag: "smtp-addr", env: "BILLING_SMTP_ADDR", usageDef: "empty: e-mails are logged",
+		meaning: "SMTP server (host:port) for e-mail notices; STARTTLS is used when the server offers it.",
+		apply:   func(c *Config, v string) error { c.SMTPAddr = v; return nil },
+	},
+	{
+		flag: "smtp-username", env: "BILLING_SMTP_USERNAME", usageDef: "empty",
+		meaning: "SMTP user name (AUTH PLAIN, only over TLS or to this machine).",
+		apply:   func(c *Config, v string) error { c.SMTPUsername = v; return nil },
+	},
+	{
+		flag: "smtp-password", env: "BILLING_SMTP_PASSWORD", usageDef: "empty",
+		meaning: "SMTP password. Never logged. Prefer the variable.",
+		apply:   func(c *Config, v string) error { c.SMTPPassword = v; return nil },
+	},
+	{
+		flag: "smtp-from", env: "BILLING_SMTP_FROM", flagDef: "billing@localhost", usageDef: "`billing@localhost`",
+		meaning: "Sender address of e-mail notices.",
+		apply:   func(c *Config, v string) error { c.SMTPFrom = v; return nil },
+	},
+	{
 		flag: "public-url", env: "BILLING_PUBLIC_URL", usageDef: "`http://<addr>` (`localhost` for a wildcard host)",
 		meaning: "Externally reachable base URL, used in payment return and callback links.",
 		apply:   func(c *Config, v string) error { c.PublicURL = v; return nil },
@@ -260,6 +282,7 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, 
 		VNPayAPIURL:    DefaultVNPayAPIURL,
 		Provisioner:    "simulator",
 		ProvisionDelay: 2 * time.Second,
+		SMTPFrom:       "billing@localhost",
 	}
 	var (
 		errs         []error
@@ -492,6 +515,8 @@ func (c Config) Redacted() map[string]string {
 		"vnpay-tmn-code":    c.VNPayTmnCode,
 		"vnpay-hash-secret": map[bool]string{true: "[redacted]", false: ""}[c.VNPayHashSecret != ""],
 		"provisioner":       c.Provisioner,
+		"smtp-addr":         c.SMTPAddr,
+		"smtp-password":     map[bool]string{true: "[redacted]", false: ""}[c.SMTPPassword != ""],
 	}
 	if c.Embedded() {
 		m["sqlite-path"] = c.SQLitePath()

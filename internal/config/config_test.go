@@ -59,6 +59,7 @@ func TestLoadDefaults(t *testing.T) {
 		VNPayAPIURL:    "https://sandbox.vnpayment.vn/merchant_webapi/api/transaction",
 		Provisioner:    "simulator",
 		ProvisionDelay: 2 * time.Second,
+		SMTPFrom:       "billing@localhost",
 	}, c)
 	require.True(t, c.Embedded())
 	require.Equal(t, "data/billing.db", c.SQLitePath())
@@ -324,6 +325,8 @@ func TestRedacted(t *testing.T) {
 		"provisioner":       "simulator",
 		"vnpay-tmn-code":    "DEMOV210",
 		"vnpay-hash-secret": "[redacted]",
+		"smtp-addr":         "",
+		"smtp-password":     "",
 	}, c.Redacted())
 
 	embedded := mustLoad(t, nil, nil).Redacted()
@@ -350,7 +353,7 @@ func TestUsage(t *testing.T) {
 	lines := strings.Split(strings.TrimSuffix(u, "\n"), "\n")
 	require.Equal(t, "| Variable | Flag | Default | Meaning |", lines[0])
 	require.Equal(t, "| --- | --- | --- | --- |", lines[1])
-	require.Len(t, lines, 2+18)
+	require.Len(t, lines, 2+22)
 	require.Equal(t, "| `BILLING_ADDR` | `-addr` | `127.0.0.1:8080` | Address (host:port) the HTTP server listens on. |", lines[2])
 	require.Equal(t, "| `BILLING_PAYMENT_EXPIRY` | `-payment-expiry` | `15m` | How long a pending payment stays open before it expires (Go duration, e.g. `15m`, `1h`). |", lines[11])
 
@@ -366,7 +369,7 @@ func TestUsage(t *testing.T) {
 		require.Contains(t, lines, findRow(lines, "| `"+env+"` | `-"+f.Name+"` |"))
 		require.Contains(t, f.Usage, "(env "+env+")")
 	})
-	require.Equal(t, 18, n)
+	require.Equal(t, 22, n)
 }
 
 // findRow returns the line that starts with prefix, or "" when none does.

@@ -225,6 +225,16 @@ func (c *wsClient) read() map[string]any {
 	return nil
 }
 
+// tryRead returns the next message if one arrives within d.
+func (c *wsClient) tryRead(d time.Duration) (map[string]any, bool) {
+	select {
+	case msg := <-c.msgs:
+		return msg, true
+	case <-time.After(d):
+		return nil, false
+	}
+}
+
 func (c *wsClient) subscribe(id, query string, vars map[string]any) {
 	c.send(map[string]any{"id": id, "type": "subscribe", "payload": map[string]any{"query": query, "variables": vars}})
 }
