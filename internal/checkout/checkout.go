@@ -20,6 +20,7 @@ import (
 	"billing/internal/gateway"
 	"billing/internal/invoicing"
 	"billing/internal/ledger"
+	"billing/internal/lifecycle/state"
 	"billing/internal/provision"
 	"billing/internal/pulid"
 	"billing/internal/store"
@@ -88,6 +89,7 @@ type Service struct {
 	gw             gateway.Gateway
 	prov           provision.Provisioner
 	invoices       *invoicing.Service
+	machine        *state.Machine
 	clock          clockwork.Clock
 	loc            *time.Location
 	expiry         time.Duration
@@ -112,6 +114,7 @@ func New(cfg Config) *Service {
 		gw:             cfg.Gateway,
 		prov:           cfg.Provisioner,
 		invoices:       cfg.Invoices,
+		machine:        state.New(cfg.Outbox, cfg.DB.IsPostgres()),
 		clock:          cfg.Clock,
 		loc:            cfg.Location,
 		expiry:         cfg.PaymentExpiry,

@@ -132,12 +132,31 @@
 //   - Linked accounts store the gateway's token and masked label only; the
 //     same token linked twice is stored once.
 //
+// # Actions on existing resources
+//
+// PlaceActionOrder (RENEW, RECOVER), Resize and AutoRenew sell actions on
+// existing prepaid resources through the same orders and payments: one
+// order item per resource with its action, one payment by any method. On
+// success the payment's transaction applies the actions instead of
+// provisioning them (applyActions): the resource changes through the
+// state machine (package lifecycle/state), gets its PAID invoice (RENEW,
+// AUTO_RENEW, RECOVER, RESIZE) and the item SUCCEEDED, with a payment
+// event per resource (Provisioned = applied). An action that no longer
+// applies when the money arrives is refunded to credit like a failed
+// provisioning. A failed payment leaves the resources untouched. A resize
+// whose difference is zero or negative needs no payment: it is applied at
+// once and a negative difference refunded. The rules are in the lifecycle
+// package's documentation; every resource state change, here too
+// (provisioning, failures), goes through state.Machine.
+//
 // # Lock order
 //
 // Every transaction that changes a checkout after it was placed first
 // takes the payment's row lock (lockPayment), then, as needed, the coupon
-// row, the wallet row and last the invoice sequence row; PlaceOrder creates
-// its payment, so it starts at the coupon. One order for all of them means
-// concurrent callbacks, reports, expiry runs and new orders queue instead
-// of deadlocking on PostgreSQL; SQLite serializes writers anyway.
+// row, the resources' rows (in id order: state.Machine.LockAll), the
+// wallet row and last the invoice sequence row; PlaceOrder creates its
+// payment, so it starts at the coupon, and action orders lock their
+// resources before the wallet. One order for all of them means concurrent
+// callbacks, reports, expiry runs, sweeps and new orders queue instead of
+// deadlocking on PostgreSQL; SQLite serializes writers anyway.
 package checkout

@@ -8,6 +8,7 @@ import (
 
 	"billing/ent"
 	"billing/ent/gatewayattempt"
+	"billing/ent/invoice"
 	"billing/ent/ledgertransaction"
 	"billing/ent/linkedaccount"
 	"billing/ent/order"
@@ -198,32 +199,42 @@ func (s *Service) placeOrder(ctx context.Context, tx *ent.Tx, in placeRequest, k
 		}
 	}
 
-	total := q.Payable
-	pc := tx.Payment.Create().
-		SetID(pulid.New("pay")).
-		SetAccountID(acc.ID).
-		SetOrderID(o.ID).
-		SetPurpose(payment.PurposeORDER).
-		SetMethod(in.Method).
-		SetStatus(payment.StatusPENDING).
-		SetAmount(total).
-		SetIdempotencyKey(key).
-		SetCreatedAt(now).
-		SetUpdatedAt(now)
-	if in.ReturnURL != "" {
-		pc.SetReturnURL(in.ReturnURL)
-	}
-	p, err := pc.Save(ctx)
+	p, err := s.createPayment(ctx, tx, acc.ID, o.ID, in.Method, q.Payable, in.ReturnURL, key, now)
 	if err != nil {
-		return placed{}, fmt.Errorf("create payment: %w", err)
-	}
-	if err := s.markCreated(ctx, tx, p, now); err != nil {
 		return placed{}, err
 	}
 	if err := s.collect(ctx, tx, p, link, now); err != nil {
 		return placed{}, err
 	}
 	return placed{OrderID: o.ID, PaymentID: p.ID}, nil
+}
+
+// createPayment creates the one PENDING payment of a new order and
+// appends its first event.
+func (s *Service) createPayment(ctx context.Context, tx *ent.Tx, accountID, orderID pulid.ID, method payment.Method,
+	total money.Amount, returnURL, key string, now time.Time) (*ent.Payment, error) {
+	pc := tx.Payment.Create().
+		SetID(pulid.New("pay")).
+		SetAccountID(accountID).
+		SetOrderID(orderID).
+		SetPurpose(payment.PurposeORDER).
+		SetMethod(method).
+		SetStatus(payment.StatusPENDING).
+		SetAmount(total).
+		SetIdempotencyKey(key).
+		SetCreatedAt(now).
+		SetUpdatedAt(now)
+	if returnURL != "" {
+		pc.SetReturnURL(returnURL)
+	}
+	p, err := pc.Save(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("create payment: %w", err)
+	}
+	if err := s.markCreated(ctx, tx, p, now); err != nil {
+		return nil, err
+	}
+	return p, nil
 }
 
 // createResources creates, in quote order, one PENDING resource and one
@@ -323,14 +334,14 @@ func (s *Service) collect(ctx context.Context, tx *ent.Tx, p *ent.Payment, link 
 	}
 	switch p.Method {
 	case payment.MethodCREDIT:
-		return s.payFromCredit(ctx, tx, p, now)
+		return s.payFromCredit(ctx, tx, p, now, invoice.ActionRENEW)
 	case payment.MethodTOP_UP_AND_PAY:
 		available, err := s.lockAvailable(ctx, tx, p.AccountID)
 		if err != nil {
 			return err
 		}
 		if !available.LessThan(total) {
-			return s.payFromCredit(ctx, tx, p, now)
+			return s.payFromCredit(ctx, tx, p, now, invoice.ActionRENEW)
 		}
 		gatewayPart := total
 		if available.IsPositive() {
@@ -362,8 +373,9 @@ func (s *Service) collect(ctx context.Context, tx *ent.Tx, p *ent.Payment, link 
 }
 
 // payFromCredit debits the whole payment from available credit and
-// settles it as paid.
-func (s *Service) payFromCredit(ctx context.Context, tx *ent.Tx, p *ent.Payment, now time.Time) error {
+// settles it as paid; renewAs is the invoice action of its renewals
+// (RENEW, or AUTO_RENEW for the scheduler's).
+func (s *Service) payFromCredit(ctx context.Context, tx *ent.Tx, p *ent.Payment, now time.Time, renewAs invoice.Action) error {
 	_, err := s.ledger.Debit(ctx, tx, ledger.Movement{
 		AccountID: p.AccountID, Amount: p.Amount, Kind: ledgertransaction.KindPURCHASE,
 		Memo: ledger.Memo{Description: "Order payment", Reference: string(p.ID), At: now},
@@ -374,7 +386,7 @@ func (s *Service) payFromCredit(ctx context.Context, tx *ent.Tx, p *ent.Payment,
 	if err := tx.Payment.UpdateOneID(p.ID).SetCreditAmount(p.Amount).Exec(ctx); err != nil {
 		return fmt.Errorf("record credit part of payment %s: %w", p.ID, err)
 	}
-	return s.settlePaid(ctx, tx, p, now)
+	return s.settlePaidAs(ctx, tx, p, now, renewAs)
 }
 
 // unfield drops the field of a fault (the ledger names its own "amount").

@@ -20,6 +20,7 @@ import (
 	"billing/internal/fault"
 	"billing/internal/invoicing"
 	"billing/internal/ledger"
+	"billing/internal/lifecycle/state"
 	"billing/internal/provision"
 	"billing/internal/pulid"
 	"billing/internal/store"
@@ -228,23 +229,24 @@ func (s *Service) provisioned(ctx context.Context, tx *ent.Tx, p *ent.Payment, i
 		return err
 	}
 	start, end := now, now.Add(time.Duration(it.PeriodMonths)*day30)
-	u := tx.Resource.Update().
-		Where(resource.ID(it.ResourceID), resource.StateEQ(resource.StatePENDING)).
-		SetState(resource.StateACTIVE).
-		SetPeriodStart(start).
-		SetPeriodEnd(end).
-		SetPeriodMonths(it.PeriodMonths).
-		SetPeriodPaid(it.Total).
-		SetUpdatedAt(now)
-	if in.ExternalRef != "" {
-		u.SetExternalRef(in.ExternalRef)
-	}
-	if n, err := u.Save(ctx); err != nil || n != 1 {
-		return fmt.Errorf("activate resource %s: %w (%d rows)", it.ResourceID, err, n)
-	}
-	r, err := tx.Resource.Get(ctx, it.ResourceID)
+	r, err := s.machine.Lock(ctx, tx, it.ResourceID)
 	if err != nil {
-		return fmt.Errorf("read resource %s: %w", it.ResourceID, err)
+		return err
+	}
+	r, err = s.machine.Apply(ctx, tx, state.Activate, r, now, state.Change{
+		Set: func(u *ent.ResourceUpdate) {
+			u.SetPeriodStart(start).
+				SetPeriodEnd(end).
+				SetPeriodMonths(it.PeriodMonths).
+				SetPeriodPaid(it.Total)
+			if in.ExternalRef != "" {
+				u.SetExternalRef(in.ExternalRef)
+			}
+		},
+		Reason: "provisioned",
+	})
+	if err != nil {
+		return fmt.Errorf("activate resource %s: %w", it.ResourceID, err)
 	}
 	rq, err := resourceQuote("", "", it.Components, it.PeriodMonths, it.Discount)
 	if err != nil {
@@ -277,25 +279,29 @@ func (s *Service) provisionFailed(ctx context.Context, tx *ent.Tx, p *ent.Paymen
 	if err := s.itemDone(ctx, tx, it, orderitem.StatusFAILED, reason, now); err != nil {
 		return err
 	}
-	n, err := tx.Resource.Update().
-		Where(resource.ID(it.ResourceID), resource.StateEQ(resource.StatePENDING)).
-		SetState(resource.StateFAILED).
-		SetUpdatedAt(now).
-		Save(ctx)
-	if err != nil || n != 1 {
-		return fmt.Errorf("fail resource %s: %w (%d rows)", it.ResourceID, err, n)
+	r, err := s.machine.Lock(ctx, tx, it.ResourceID)
+	if err != nil {
+		return err
 	}
+	if _, err := s.machine.Apply(ctx, tx, state.Fail, r, now, state.Change{Reason: reason}); err != nil {
+		return fmt.Errorf("fail resource %s: %w", it.ResourceID, err)
+	}
+	return s.refundItem(ctx, tx, p, it, "Refund: resource could not be provisioned", reason, now)
+}
+
+// refundItem refunds everything paid for an order item (its total after
+// its coupon share, whatever the method) to the credit wallet (REFUND
+// against REFUNDS) and records it on the payment, whose event carries the
+// item's failed result.
+func (s *Service) refundItem(ctx context.Context, tx *ent.Tx, p *ent.Payment, it *ent.OrderItem, description, reason string, now time.Time) error {
 	refund := it.Total
 	if !refund.IsPositive() {
 		return s.markProvisioned(ctx, tx, p, it.ResourceID, false, reason, now)
 	}
-	_, err = s.ledger.Credit(ctx, tx, ledger.Movement{
+	_, err := s.ledger.Credit(ctx, tx, ledger.Movement{
 		AccountID: p.AccountID, Amount: refund, Kind: ledgertransaction.KindREFUND,
 		Counter: ledgeraccount.KindREFUNDS,
-		Memo: ledger.Memo{
-			Description: "Refund: resource could not be provisioned",
-			Reference:   string(it.ResourceID), At: now,
-		},
+		Memo:    ledger.Memo{Description: description, Reference: string(it.ResourceID), At: now},
 	})
 	if err != nil {
 		return fmt.Errorf("refund resource %s: %w", it.ResourceID, err)

@@ -7,6 +7,7 @@ import (
 
 	"billing/ent"
 	"billing/ent/gatewayattempt"
+	"billing/ent/invoice"
 	"billing/ent/ledgeraccount"
 	"billing/ent/ledgertransaction"
 	"billing/ent/order"
@@ -14,6 +15,8 @@ import (
 	"billing/ent/payment"
 	"billing/ent/resource"
 	"billing/internal/ledger"
+	"billing/internal/lifecycle/state"
+	"billing/internal/pulid"
 )
 
 // openAttempt are the statuses of a gateway attempt whose outcome is not
@@ -32,8 +35,18 @@ var openAttempt = []gatewayattempt.Status{
 //   - top-up: the gateway amount is credited to the wallet (DEPOSIT
 //     against GATEWAY_CLEARING).
 //
+// An order of actions on existing resources (renew, resize, recover) has
+// no provisioning: its actions are applied here, in this transaction, with
+// their invoices (see applyActions).
+//
 // A payment that is no longer open is an error: callers check first.
 func (s *Service) settlePaid(ctx context.Context, tx *ent.Tx, p *ent.Payment, now time.Time) error {
+	return s.settlePaidAs(ctx, tx, p, now, invoice.ActionRENEW)
+}
+
+// settlePaidAs is settlePaid with the invoice action of the order's
+// renewals: RENEW, or AUTO_RENEW for the scheduler's.
+func (s *Service) settlePaidAs(ctx context.Context, tx *ent.Tx, p *ent.Payment, now time.Time, renewAs invoice.Action) error {
 	cur, ok, err := s.markSucceeded(ctx, tx, p, now)
 	if err != nil {
 		return err
@@ -57,6 +70,11 @@ func (s *Service) settlePaid(ctx context.Context, tx *ent.Tx, p *ent.Payment, no
 		if err := s.coupons.Consume(ctx, tx, cur.OrderID); err != nil {
 			return err
 		}
+		// Resources before wallet: the lock order of every checkout transaction.
+		actions, err := s.lockActions(ctx, tx, cur.OrderID)
+		if err != nil {
+			return err
+		}
 		if cur.HoldID != "" {
 			_, err := s.ledger.Capture(ctx, tx, cur.HoldID, ledger.Memo{
 				Description: "Held credit used for order payment", Reference: string(cur.ID), At: now,
@@ -77,14 +95,18 @@ func (s *Service) settlePaid(ctx context.Context, tx *ent.Tx, p *ent.Payment, no
 			return fmt.Errorf("order %s of payment %s is not PENDING", cur.OrderID, cur.ID)
 		}
 		err = tx.OrderItem.Update().
-			Where(orderitem.OrderID(cur.OrderID), orderitem.StatusEQ(orderitem.StatusPENDING)).
+			Where(orderitem.OrderID(cur.OrderID), orderitem.StatusEQ(orderitem.StatusPENDING),
+				orderitem.ActionEQ(orderitem.ActionCREATE)).
 			SetStatus(orderitem.StatusPROVISIONING).
 			SetUpdatedAt(now).
 			Exec(ctx)
 		if err != nil {
 			return fmt.Errorf("items of order %s → PROVISIONING: %w", cur.OrderID, err)
 		}
-		return nil
+		if len(actions.items) == 0 {
+			return nil
+		}
+		return s.applyActions(ctx, tx, cur, actions, now, renewAs)
 	}
 	return fmt.Errorf("payment %s: purpose %s cannot be settled here", cur.ID, cur.Purpose)
 }
@@ -170,17 +192,30 @@ func (s *Service) settleUnpaid(ctx context.Context, tx *ent.Tx, p *ent.Payment, 
 		return false, fmt.Errorf("items of order %s → FAILED: %w", cur.OrderID, err)
 	}
 	for _, it := range items {
-		if it.ResourceID == "" {
+		// The resources of actions (renew, resize, recover) are left
+		// exactly as they were: nothing was paid.
+		if it.ResourceID == "" || it.Action != orderitem.ActionCREATE {
 			continue
 		}
-		err := tx.Resource.Update().
-			Where(resource.ID(it.ResourceID), resource.StateEQ(resource.StatePENDING)).
-			SetState(resource.StateFAILED).
-			SetUpdatedAt(now).
-			Exec(ctx)
-		if err != nil {
-			return false, fmt.Errorf("resource %s → FAILED: %w", it.ResourceID, err)
+		if err := s.failPending(ctx, tx, it.ResourceID, reason, now); err != nil {
+			return false, err
 		}
 	}
 	return true, nil
+}
+
+// failPending moves a resource that is still PENDING to FAILED (state.Fail);
+// a resource in any other state is left alone.
+func (s *Service) failPending(ctx context.Context, tx *ent.Tx, id pulid.ID, reason string, now time.Time) error {
+	r, err := tx.Resource.Get(ctx, id)
+	if err != nil {
+		return fmt.Errorf("read resource %s: %w", id, err)
+	}
+	if r.State != resource.StatePENDING {
+		return nil
+	}
+	if _, err := s.machine.Apply(ctx, tx, state.Fail, r, now, state.Change{Reason: reason}); err != nil {
+		return fmt.Errorf("resource %s → FAILED: %w", id, err)
+	}
+	return nil
 }

@@ -1,0 +1,133 @@
+// Package lifecycle runs the life of prepaid resources (SPEC §5, §6): the
+// customer's actions — renew, resize, delete, recover, stop, start,
+// auto-renew settings — and the scheduler's sweeps — expiry, suspension,
+// release, purge and automatic renewal — plus the billing status shown on
+// resources. Actions that cost money are paid through the checkout
+// (checkout.PlaceActionOrder, checkout.Resize, checkout.AutoRenew) with
+// the same methods as a purchase; this package is their API.
+//
+// # States
+//
+// Every state change is a named transition of package state (one place):
+// a conditional UPDATE … WHERE id AND state IN (from…) that appends a
+// state.Event (topic "resource") in the same transaction. A refused one is
+// a fault.InvalidState saying why ("cannot resize srv-1: it is suspended;
+// renew it first"); a resource of another account is a fault.NotFound for
+// customers (the tenant filter hides it).
+//
+//	transition  from                              to           by
+//	Activate    PENDING                           ACTIVE       provisioning success
+//	Fail        PENDING                           FAILED       provisioning failure, unpaid order
+//	Stop        ACTIVE                            STOPPED      customer
+//	Start       STOPPED                           ACTIVE       customer
+//	Extend      ACTIVE, STOPPED                   (unchanged)  paid renewal
+//	Renewed     GRACE, SUSPENDED                  ACTIVE       paid renewal
+//	Resize      ACTIVE, STOPPED                   (unchanged)  resize
+//	Configure   ACTIVE, STOPPED, GRACE, SUSPENDED (unchanged)  auto-renew settings
+//	Expire      ACTIVE, STOPPED                   GRACE        ExpireDue (at T)
+//	Suspend     GRACE                             SUSPENDED    SuspendDue (at T + grace days)
+//	Release     GRACE, SUSPENDED                  RELEASED     ReleaseDue (at T + grace + suspension days)
+//	Trash       ACTIVE, STOPPED, GRACE, SUSPENDED TRASHED      Delete (trash days > 0)
+//	Delete      ACTIVE, STOPPED, GRACE, SUSPENDED DELETED      Delete (trash days = 0)
+//	Purge       TRASHED                           DELETED      PurgeDue (at purge_at)
+//	Recover     TRASHED (before purge_at)         ACTIVE       paid recovery
+//
+// RELEASED, DELETED and FAILED are final. T is the period end; periods are
+// [start, end), so "at T" means now ≥ T.
+//
+//	start            T           T+15d            T+30d
+//	  │── ACTIVE ─────│── GRACE ────│── SUSPENDED ───│ RELEASED
+//	  │  (renewal from any of these starts at T) ────┘
+//
+// # Decisions
+//
+//   - Money actions (renew, recover, a positive resize) are orders with
+//     one item per resource (action RENEW, RECOVER, RESIZE) and one
+//     payment, exactly like purchases, by CREDIT, TOP_UP_AND_PAY, GATEWAY
+//     or LINKED_ACCOUNT. Instead of provisioning, the payment's transaction
+//     applies each action with its PAID invoice (RENEW, RECOVER, RESIZE).
+//     A failed, canceled or expired payment changes nothing on the
+//     resources. The payment events carry one result per resource
+//     (Provisioned = applied), the last one Final.
+//   - Recover does not go through provisioning again: the trash keeps the
+//     resource and its data, so paying takes it straight back to ACTIVE
+//     (the product service learns it from the resource event, as it does
+//     for stop, start, suspension and release).
+//   - An action paid after the resource changed state (released, deleted
+//     meanwhile) is not applied: its item fails and what was paid for it
+//     is refunded to credit.
+//   - One action payment at a time per resource: renewing, resizing or
+//     recovering a resource that has an unfinished action payment is a
+//     fault.Conflict (an abandoned gateway payment expires after 15
+//     minutes). It keeps a resize priced against the period it is applied
+//     to. Deleting is allowed meanwhile: the late payment is then refunded.
+//   - Renew: amount = price snapshot × months (one invoice line per
+//     component, as at purchase); the new period starts at the current
+//     end (lapsed days in GRACE or SUSPENDED are paid); new end = old end +
+//     months × 30 days; months from the product's allowed periods. The
+//     resource's period becomes [start, new end) and period_paid adds up,
+//     so a deletion later refunds the unused part of all of it. Only a
+//     suspension for expiry is lifted by paying; one by an operator is not
+//     (fault.InvalidState).
+//   - Resize: m = whole minutes from now to the end (rounded down);
+//     difference = round(new × m / 43,200) − round(old × m / 43,200). The
+//     RESIZE invoice covers [now, end) with the unused value of the old
+//     configuration (negative) and the new one (positive); the earlier
+//     invoices covering that time get superseded_by_id. Positive: paid
+//     through the checkout and applied from the time it was priced (the
+//     order's creation). Zero or negative: applied at once with no order
+//     or payment; a negative difference is refunded to credit (REFUND) and
+//     the invoice total is negative (a credit note, PAID). A refund never
+//     exceeds what was actually paid for the remaining time: when a coupon
+//     paid for part of it, a third line keeps the discount. After a resize
+//     the period is [now, end) and period_paid = what was paid for the
+//     remaining time + the invoice total. Only ACTIVE and STOPPED resources
+//     with time left, within the same product.
+//   - Delete: refundable products refund checkout.UnusedPaid — period_paid
+//     × remaining minutes / period minutes, rounded half up once; without a
+//     coupon that is price × m / 43,200 — to credit (REFUND against
+//     REFUNDS) in the deletion's transaction. The resource is TRASHED with
+//     purge_at = now + trash days, or DELETED at once with 0 trash days.
+//     Idempotent by key, like every money action.
+//   - Recover: priced like a new purchase — the plan's current prepaid
+//     price for the resource's quantities (a plan no longer sold cannot be
+//     recovered), months from the allowed periods — for the period
+//     [payment time, payment time + months). After the window:
+//     fault.InvalidState.
+//   - Coupons apply to purchases only, not to actions.
+//   - Stop and start have no billing effect and no idempotency key: they
+//     are naturally idempotent (stopping a STOPPED resource returns it).
+//   - Auto-renew settings: on/off and months (0 keeps the current; one of
+//     the allowed periods). Turning it off is a fault.Invalid on
+//     ["input","enabled"] when the product's auto_renew_optional is false,
+//     for operators too (the rule is the product's).
+//   - AutoRenew (scheduler): credit only, AUTO_RENEW invoice, at most once
+//     per (resource, period end) through LifecycleStep (resource,
+//     period_end, "AUTO_RENEW") inserted first in the renewal's
+//     transaction; concurrent attempts wait on that unique key and then
+//     find it. Short credit, an open action payment or a period no longer
+//     sold fail the attempt and record nothing, so the next attempt may
+//     succeed. Attempts are accepted in ACTIVE, STOPPED and GRACE (the T
+//     attempt may come after the expiry sweep).
+//   - Sweeps take `now` from the scheduler, select due prepaid resources by
+//     indexed conditions ((state, period_end), product_id, purge_at), lock
+//     them (FOR UPDATE on PostgreSQL; re-checked when a concurrent sweep
+//     commits first) and move up to SweepBatch per transaction with one
+//     UPDATE; running twice or on two instances moves each resource once.
+//     Suspension and release use each product's grace and suspension days;
+//     a resource suspended by an operator or for non-payment is never
+//     released by expiry. STOPPED resources expire like ACTIVE ones.
+//   - BillingStatus: GOOD (> 15 days left), WARNING (5 to 15 days, both
+//     included), ALERT (< 5 days), EXPIRED (now ≥ end); "" (none) for
+//     postpaid resources and those not live.
+//   - Actions are prepaid only; postpaid resources are refused with
+//     fault.InvalidState (stop and start work for both).
+//   - Who: customers act on their account's resources, operators on any,
+//     the process for jobs; read-only members and product services may
+//     not (fault.Forbidden). Idempotency scope as in the checkout.
+//
+// # Lock order
+//
+// Payment → coupon → resources (in id order) → wallet → invoice sequence,
+// as in the checkout; AutoRenew first takes its LifecycleStep key.
+package lifecycle
