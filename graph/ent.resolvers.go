@@ -186,6 +186,9 @@ func (r *Resolver) Payment() generated.PaymentResolver { return &paymentResolver
 // Query returns generated.QueryResolver implementation.
 func (r *Resolver) Query() generated.QueryResolver { return &queryResolver{r} }
 
+// Resource returns generated.ResourceResolver implementation.
+func (r *Resolver) Resource() generated.ResourceResolver { return &resourceResolver{r} }
+
 // Wallet returns generated.WalletResolver implementation.
 func (r *Resolver) Wallet() generated.WalletResolver { return &walletResolver{r} }
 
@@ -196,5 +199,6 @@ type (
 	orderItemResolver   struct{ *Resolver }
 	paymentResolver     struct{ *Resolver }
 	queryResolver       struct{ *Resolver }
+	resourceResolver    struct{ *Resolver }
 	walletResolver      struct{ *Resolver }
 )

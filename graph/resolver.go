@@ -5,6 +5,7 @@ package graph
 
 import (
 	"log/slog"
+	"time"
 
 	"github.com/jonboulle/clockwork"
 
@@ -12,17 +13,21 @@ import (
 	"billing/internal/coupon"
 	"billing/internal/events"
 	"billing/internal/ledger"
+	"billing/internal/lifecycle"
 	"billing/internal/notify"
 	"billing/internal/store"
 )
 
 // Resolver is the root resolver; it carries the services.
 type Resolver struct {
-	DB       *store.DB
-	Ledger   *ledger.Service
-	Coupons  *coupon.Service
-	Checkout *checkout.Service
-	Notify   *notify.Service
+	DB        *store.DB
+	Ledger    *ledger.Service
+	Coupons   *coupon.Service
+	Checkout  *checkout.Service
+	Notify    *notify.Service
+	Lifecycle *lifecycle.Service
+	// Location is the billing time zone.
+	Location *time.Location
 	Hub      *events.Hub
 	Clock    clockwork.Clock
 	Logger   *slog.Logger

@@ -9,6 +9,7 @@ import (
 	"billing/ent"
 	"billing/ent/invoice"
 	"billing/ent/ledgerentry"
+	"billing/ent/resource"
 	"billing/ent/wallet"
 	"billing/graph/generated"
 	"billing/graph/model"
@@ -17,10 +18,12 @@ import (
 	"billing/internal/events"
 	"billing/internal/fault"
 	"billing/internal/ledger"
+	"billing/internal/lifecycle"
 	"billing/internal/money"
 	"billing/internal/pulid"
 	"billing/internal/requestid"
 	"context"
+	"time"
 
 	"entgo.io/contrib/entgql"
 )
@@ -209,6 +212,80 @@ func (r *mutationResolver) MarkAllNotificationsRead(ctx context.Context) (*model
 	return &model.MarkNotificationsReadPayload{Count: n, UserErrors: []*model.UserError{}}, nil
 }
 
+// RenewResources is the resolver for the renewResources field.
+func (r *mutationResolver) RenewResources(ctx context.Context, input model.RenewResourcesInput) (*model.PlaceOrderPayload, error) {
+	res, err := r.Lifecycle.Renew(ctx, lifecycle.RenewInput{
+		IdempotencyKey: input.IdempotencyKey, ResourceIDs: input.ResourceIds, Months: input.Months, Method: input.PaymentMethod,
+		ReturnURL: deref(input.ReturnURL), LinkedAccountID: deref(input.LinkedAccountID), IPAddr: requestid.ClientIP(ctx),
+	})
+	return orderPayload(res, err)
+}
+
+// ResizeResource is the resolver for the resizeResource field.
+func (r *mutationResolver) ResizeResource(ctx context.Context, input model.ResizeResourceInput) (*model.ResizeResourcePayload, error) {
+	q := map[string]int64{}
+	for _, c := range input.Quantities {
+		q[c.Code] = int64(c.Quantity)
+	}
+	in := lifecycle.ResizeInput{
+		IdempotencyKey: input.IdempotencyKey, ResourceID: input.ResourceID, PlanRef: deref(input.Plan), Quantities: q,
+		ReturnURL: deref(input.ReturnURL), LinkedAccountID: deref(input.LinkedAccountID), IPAddr: requestid.ClientIP(ctx),
+	}
+	if input.PaymentMethod != nil {
+		in.Method = *input.PaymentMethod
+	}
+	res, err := r.Lifecycle.Resize(ctx, in)
+	if err != nil {
+		ue, err := userErrors(err)
+		return &model.ResizeResourcePayload{UserErrors: ue}, err
+	}
+	p := &model.ResizeResourcePayload{
+		Resource: res.Resource, Invoice: res.Invoice, OldValue: &res.OldValue, NewValue: &res.NewValue,
+		Difference: &res.Difference, Refunded: &res.Refunded, Replayed: res.Replayed, UserErrors: []*model.UserError{},
+	}
+	if res.Order != nil {
+		p.Order, p.Payment = res.Order.Order, res.Order.Payment
+		if res.Order.RedirectURL != "" {
+			p.RedirectURL = &res.Order.RedirectURL
+		}
+	}
+	return p, nil
+}
+
+// DeleteResource is the resolver for the deleteResource field.
+func (r *mutationResolver) DeleteResource(ctx context.Context, input model.DeleteResourceInput) (*model.DeleteResourcePayload, error) {
+	res, err := r.Lifecycle.Delete(ctx, lifecycle.DeleteInput{IdempotencyKey: input.IdempotencyKey, ResourceID: input.ResourceID})
+	if err != nil {
+		ue, err := userErrors(err)
+		return &model.DeleteResourcePayload{UserErrors: ue}, err
+	}
+	return &model.DeleteResourcePayload{Resource: res.Resource, Refunded: &res.Refunded, Replayed: res.Replayed, UserErrors: []*model.UserError{}}, nil
+}
+
+// RecoverResource is the resolver for the recoverResource field.
+func (r *mutationResolver) RecoverResource(ctx context.Context, input model.RecoverResourceInput) (*model.PlaceOrderPayload, error) {
+	res, err := r.Lifecycle.Recover(ctx, lifecycle.RecoverInput{
+		IdempotencyKey: input.IdempotencyKey, ResourceID: input.ResourceID, Months: input.Months, Method: input.PaymentMethod,
+		ReturnURL: deref(input.ReturnURL), LinkedAccountID: deref(input.LinkedAccountID), IPAddr: requestid.ClientIP(ctx),
+	})
+	return orderPayload(res, err)
+}
+
+// StopResource is the resolver for the stopResource field.
+func (r *mutationResolver) StopResource(ctx context.Context, input model.ResourceIDInput) (*model.ResourcePayload, error) {
+	return resourcePayload(r.Lifecycle.Stop(ctx, input.ResourceID))
+}
+
+// StartResource is the resolver for the startResource field.
+func (r *mutationResolver) StartResource(ctx context.Context, input model.ResourceIDInput) (*model.ResourcePayload, error) {
+	return resourcePayload(r.Lifecycle.Start(ctx, input.ResourceID))
+}
+
+// SetAutoRenew is the resolver for the setAutoRenew field.
+func (r *mutationResolver) SetAutoRenew(ctx context.Context, input model.SetAutoRenewInput) (*model.ResourcePayload, error) {
+	return resourcePayload(r.Lifecycle.SetAutoRenew(ctx, input.ResourceID, input.Enabled, deref(input.Months)))
+}
+
 // Resource is the resolver for the resource field.
 func (r *orderItemResolver) Resource(ctx context.Context, obj *ent.OrderItem) (*ent.Resource, error) {
 	if obj.ResourceID == "" {
@@ -264,6 +341,42 @@ func (r *queryResolver) Quote(ctx context.Context, input model.QuoteInput) (*mod
 		return &model.QuotePayload{UserErrors: ue}, err
 	}
 	return &model.QuotePayload{Quote: quoteModel(q, itemIndex), UserErrors: []*model.UserError{}}, nil
+}
+
+// ExpiringResources is the resolver for the expiringResources field.
+func (r *queryResolver) ExpiringResources(ctx context.Context, withinDays int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int) (*ent.ResourceConnection, error) {
+	if _, err := reader(ctx); err != nil {
+		return nil, err
+	}
+	if withinDays < 0 || withinDays > 3650 {
+		return nil, fault.New(fault.Invalid, "withinDays must be between 0 and 3650", "withinDays")
+	}
+	first, last, err := pageSize(first, last)
+	if err != nil {
+		return nil, err
+	}
+	until := r.Clock.Now().Add(time.Duration(withinDays) * 24 * time.Hour)
+	return r.DB.Client.Resource.Query().
+		Where(resource.BillingModeEQ(resource.BillingModePREPAID),
+			resource.StateIn(resource.StateACTIVE, resource.StateSTOPPED, resource.StateGRACE, resource.StateSUSPENDED),
+			resource.PeriodEndLTE(until)).
+		Paginate(ctx, after, first, before, last,
+			ent.WithResourceOrder([]*ent.ResourceOrder{{Field: ent.ResourceOrderFieldPeriodEnd, Direction: entgql.OrderDirectionAsc}}))
+}
+
+// BillingStatus is the resolver for the billingStatus field.
+func (r *resourceResolver) BillingStatus(ctx context.Context, obj *ent.Resource) (*model.BillingStatus, error) {
+	st := lifecycle.BillingStatus(obj, r.Clock.Now())
+	if st == "" {
+		return nil, nil
+	}
+	m := model.BillingStatus(st)
+	return &m, nil
+}
+
+// AutoRenewSchedule is the resolver for the autoRenewSchedule field.
+func (r *resourceResolver) AutoRenewSchedule(ctx context.Context, obj *ent.Resource) ([]*time.Time, error) {
+	return autoRenewSchedule(obj, r.Location), nil
 }
 
 // WalletChanged is the resolver for the walletChanged field.

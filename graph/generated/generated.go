@@ -53,6 +53,7 @@ type ResolverRoot interface {
 	OrderItem() OrderItemResolver
 	Payment() PaymentResolver
 	Query() QueryResolver
+	Resource() ResourceResolver
 	Subscription() SubscriptionResolver
 	Wallet() WalletResolver
 }
@@ -178,6 +179,13 @@ type ComplexityRoot struct {
 		Reserved func(childComplexity int) int
 	}
 
+	DeleteResourcePayload struct {
+		Refunded   func(childComplexity int) int
+		Replayed   func(childComplexity int) int
+		Resource   func(childComplexity int) int
+		UserErrors func(childComplexity int) int
+	}
+
 	GatewayAttempt struct {
 		AccountID            func(childComplexity int) int
 		Amount               func(childComplexity int) int
@@ -298,11 +306,18 @@ type ComplexityRoot struct {
 		AdjustCredit             func(childComplexity int, input model.AdjustCreditInput) int
 		CreateCoupon             func(childComplexity int, input model.CreateCouponInput) int
 		DeactivateCoupon         func(childComplexity int, input model.DeactivateCouponInput) int
+		DeleteResource           func(childComplexity int, input model.DeleteResourceInput) int
 		MarkAllNotificationsRead func(childComplexity int) int
 		MarkNotificationsRead    func(childComplexity int, input model.MarkNotificationsReadInput) int
 		PlaceOrder               func(childComplexity int, input model.PlaceOrderInput) int
+		RecoverResource          func(childComplexity int, input model.RecoverResourceInput) int
+		RenewResources           func(childComplexity int, input model.RenewResourcesInput) int
 		ReportProvisioning       func(childComplexity int, input model.ReportProvisioningInput) int
+		ResizeResource           func(childComplexity int, input model.ResizeResourceInput) int
+		SetAutoRenew             func(childComplexity int, input model.SetAutoRenewInput) int
 		StartLinkAccount         func(childComplexity int, input model.StartLinkAccountInput) int
+		StartResource            func(childComplexity int, input model.ResourceIDInput) int
+		StopResource             func(childComplexity int, input model.ResourceIDInput) int
 		TopUp                    func(childComplexity int, input model.TopUpInput) int
 		UpdateCoupon             func(childComplexity int, input model.UpdateCouponInput) int
 	}
@@ -524,20 +539,21 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
-		Accounts      func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.AccountOrder, where *ent.AccountWhereInput) int
-		AuditLogs     func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.AuditLogOrder, where *ent.AuditLogWhereInput) int
-		Coupons       func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.CouponOrder, where *ent.CouponWhereInput) int
-		Invoices      func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.InvoiceOrder, where *ent.InvoiceWhereInput) int
-		Node          func(childComplexity int, id pulid.ID) int
-		Nodes         func(childComplexity int, ids []pulid.ID) int
-		Notifications func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.NotificationOrder, where *ent.NotificationWhereInput) int
-		Orders        func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.OrderOrder, where *ent.OrderWhereInput) int
-		Payments      func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.PaymentOrder, where *ent.PaymentWhereInput) int
-		Plans         func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.PlanOrder, where *ent.PlanWhereInput) int
-		Products      func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.ProductOrder, where *ent.ProductWhereInput) int
-		Quote         func(childComplexity int, input model.QuoteInput) int
-		Resources     func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.ResourceOrder, where *ent.ResourceWhereInput) int
-		Viewer        func(childComplexity int) int
+		Accounts          func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.AccountOrder, where *ent.AccountWhereInput) int
+		AuditLogs         func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.AuditLogOrder, where *ent.AuditLogWhereInput) int
+		Coupons           func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.CouponOrder, where *ent.CouponWhereInput) int
+		ExpiringResources func(childComplexity int, withinDays int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int) int
+		Invoices          func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.InvoiceOrder, where *ent.InvoiceWhereInput) int
+		Node              func(childComplexity int, id pulid.ID) int
+		Nodes             func(childComplexity int, ids []pulid.ID) int
+		Notifications     func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.NotificationOrder, where *ent.NotificationWhereInput) int
+		Orders            func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.OrderOrder, where *ent.OrderWhereInput) int
+		Payments          func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.PaymentOrder, where *ent.PaymentWhereInput) int
+		Plans             func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.PlanOrder, where *ent.PlanWhereInput) int
+		Products          func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.ProductOrder, where *ent.ProductWhereInput) int
+		Quote             func(childComplexity int, input model.QuoteInput) int
+		Resources         func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.ResourceOrder, where *ent.ResourceWhereInput) int
+		Viewer            func(childComplexity int) int
 	}
 
 	Quote struct {
@@ -569,31 +585,47 @@ type ComplexityRoot struct {
 		UserErrors func(childComplexity int) int
 	}
 
+	ResizeResourcePayload struct {
+		Difference  func(childComplexity int) int
+		Invoice     func(childComplexity int) int
+		NewValue    func(childComplexity int) int
+		OldValue    func(childComplexity int) int
+		Order       func(childComplexity int) int
+		Payment     func(childComplexity int) int
+		RedirectURL func(childComplexity int) int
+		Refunded    func(childComplexity int) int
+		Replayed    func(childComplexity int) int
+		Resource    func(childComplexity int) int
+		UserErrors  func(childComplexity int) int
+	}
+
 	Resource struct {
-		Account         func(childComplexity int) int
-		AccountID       func(childComplexity int) int
-		AutoRenew       func(childComplexity int) int
-		AutoRenewMonths func(childComplexity int) int
-		BillingMode     func(childComplexity int) int
-		Components      func(childComplexity int) int
-		CreatedAt       func(childComplexity int) int
-		ExternalRef     func(childComplexity int) int
-		ID              func(childComplexity int) int
-		Invoices        func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.InvoiceOrder) int
-		Name            func(childComplexity int) int
-		PeriodEnd       func(childComplexity int) int
-		PeriodMonths    func(childComplexity int) int
-		PeriodPaid      func(childComplexity int) int
-		PeriodPrice     func(childComplexity int) int
-		PeriodStart     func(childComplexity int) int
-		PlanID          func(childComplexity int) int
-		ProductID       func(childComplexity int) int
-		PurgeAt         func(childComplexity int) int
-		ReleasedAt      func(childComplexity int) int
-		State           func(childComplexity int) int
-		SuspendReason   func(childComplexity int) int
-		TrashedAt       func(childComplexity int) int
-		UpdatedAt       func(childComplexity int) int
+		Account           func(childComplexity int) int
+		AccountID         func(childComplexity int) int
+		AutoRenew         func(childComplexity int) int
+		AutoRenewMonths   func(childComplexity int) int
+		AutoRenewSchedule func(childComplexity int) int
+		BillingMode       func(childComplexity int) int
+		BillingStatus     func(childComplexity int) int
+		Components        func(childComplexity int) int
+		CreatedAt         func(childComplexity int) int
+		ExternalRef       func(childComplexity int) int
+		ID                func(childComplexity int) int
+		Invoices          func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.InvoiceOrder) int
+		Name              func(childComplexity int) int
+		PeriodEnd         func(childComplexity int) int
+		PeriodMonths      func(childComplexity int) int
+		PeriodPaid        func(childComplexity int) int
+		PeriodPrice       func(childComplexity int) int
+		PeriodStart       func(childComplexity int) int
+		PlanID            func(childComplexity int) int
+		ProductID         func(childComplexity int) int
+		PurgeAt           func(childComplexity int) int
+		ReleasedAt        func(childComplexity int) int
+		State             func(childComplexity int) int
+		SuspendReason     func(childComplexity int) int
+		TrashedAt         func(childComplexity int) int
+		UpdatedAt         func(childComplexity int) int
 	}
 
 	ResourceComponent struct {
@@ -615,6 +647,11 @@ type ComplexityRoot struct {
 	ResourceEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	ResourcePayload struct {
+		Resource   func(childComplexity int) int
+		UserErrors func(childComplexity int) int
 	}
 
 	ResourceQuote struct {
@@ -699,6 +736,13 @@ type MutationResolver interface {
 	DeactivateCoupon(ctx context.Context, input model.DeactivateCouponInput) (*model.CouponPayload, error)
 	MarkNotificationsRead(ctx context.Context, input model.MarkNotificationsReadInput) (*model.MarkNotificationsReadPayload, error)
 	MarkAllNotificationsRead(ctx context.Context) (*model.MarkNotificationsReadPayload, error)
+	RenewResources(ctx context.Context, input model.RenewResourcesInput) (*model.PlaceOrderPayload, error)
+	ResizeResource(ctx context.Context, input model.ResizeResourceInput) (*model.ResizeResourcePayload, error)
+	DeleteResource(ctx context.Context, input model.DeleteResourceInput) (*model.DeleteResourcePayload, error)
+	RecoverResource(ctx context.Context, input model.RecoverResourceInput) (*model.PlaceOrderPayload, error)
+	StopResource(ctx context.Context, input model.ResourceIDInput) (*model.ResourcePayload, error)
+	StartResource(ctx context.Context, input model.ResourceIDInput) (*model.ResourcePayload, error)
+	SetAutoRenew(ctx context.Context, input model.SetAutoRenewInput) (*model.ResourcePayload, error)
 }
 type OrderItemResolver interface {
 	Resource(ctx context.Context, obj *ent.OrderItem) (*ent.Resource, error)
@@ -721,6 +765,11 @@ type QueryResolver interface {
 	Resources(ctx context.Context, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.ResourceOrder, where *ent.ResourceWhereInput) (*ent.ResourceConnection, error)
 	Viewer(ctx context.Context) (*model.Viewer, error)
 	Quote(ctx context.Context, input model.QuoteInput) (*model.QuotePayload, error)
+	ExpiringResources(ctx context.Context, withinDays int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int) (*ent.ResourceConnection, error)
+}
+type ResourceResolver interface {
+	BillingStatus(ctx context.Context, obj *ent.Resource) (*model.BillingStatus, error)
+	AutoRenewSchedule(ctx context.Context, obj *ent.Resource) ([]*time.Time, error)
 }
 type SubscriptionResolver interface {
 	WalletChanged(ctx context.Context, accountID *pulid.ID) (<-chan *ent.Wallet, error)
@@ -1259,6 +1308,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CouponUsage.Reserved(childComplexity), true
+
+	case "DeleteResourcePayload.refunded":
+		if e.ComplexityRoot.DeleteResourcePayload.Refunded == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeleteResourcePayload.Refunded(childComplexity), true
+	case "DeleteResourcePayload.replayed":
+		if e.ComplexityRoot.DeleteResourcePayload.Replayed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeleteResourcePayload.Replayed(childComplexity), true
+	case "DeleteResourcePayload.resource":
+		if e.ComplexityRoot.DeleteResourcePayload.Resource == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeleteResourcePayload.Resource(childComplexity), true
+	case "DeleteResourcePayload.userErrors":
+		if e.ComplexityRoot.DeleteResourcePayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeleteResourcePayload.UserErrors(childComplexity), true
 
 	case "GatewayAttempt.accountID":
 		if e.ComplexityRoot.GatewayAttempt.AccountID == nil {
@@ -1819,6 +1893,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DeactivateCoupon(childComplexity, args["input"].(model.DeactivateCouponInput)), true
+	case "Mutation.deleteResource":
+		if e.ComplexityRoot.Mutation.DeleteResource == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deleteResource_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeleteResource(childComplexity, args["input"].(model.DeleteResourceInput)), true
 	case "Mutation.markAllNotificationsRead":
 		if e.ComplexityRoot.Mutation.MarkAllNotificationsRead == nil {
 			break
@@ -1847,6 +1932,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.PlaceOrder(childComplexity, args["input"].(model.PlaceOrderInput)), true
+	case "Mutation.recoverResource":
+		if e.ComplexityRoot.Mutation.RecoverResource == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_recoverResource_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RecoverResource(childComplexity, args["input"].(model.RecoverResourceInput)), true
+	case "Mutation.renewResources":
+		if e.ComplexityRoot.Mutation.RenewResources == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_renewResources_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RenewResources(childComplexity, args["input"].(model.RenewResourcesInput)), true
 	case "Mutation.reportProvisioning":
 		if e.ComplexityRoot.Mutation.ReportProvisioning == nil {
 			break
@@ -1858,6 +1965,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ReportProvisioning(childComplexity, args["input"].(model.ReportProvisioningInput)), true
+	case "Mutation.resizeResource":
+		if e.ComplexityRoot.Mutation.ResizeResource == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_resizeResource_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ResizeResource(childComplexity, args["input"].(model.ResizeResourceInput)), true
+	case "Mutation.setAutoRenew":
+		if e.ComplexityRoot.Mutation.SetAutoRenew == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setAutoRenew_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetAutoRenew(childComplexity, args["input"].(model.SetAutoRenewInput)), true
 	case "Mutation.startLinkAccount":
 		if e.ComplexityRoot.Mutation.StartLinkAccount == nil {
 			break
@@ -1869,6 +1998,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.StartLinkAccount(childComplexity, args["input"].(model.StartLinkAccountInput)), true
+	case "Mutation.startResource":
+		if e.ComplexityRoot.Mutation.StartResource == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_startResource_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.StartResource(childComplexity, args["input"].(model.ResourceIDInput)), true
+	case "Mutation.stopResource":
+		if e.ComplexityRoot.Mutation.StopResource == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_stopResource_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.StopResource(childComplexity, args["input"].(model.ResourceIDInput)), true
 	case "Mutation.topUp":
 		if e.ComplexityRoot.Mutation.TopUp == nil {
 			break
@@ -2864,6 +3015,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Coupons(childComplexity, args["after"].(*entgql.Cursor[pulid.ID]), args["first"].(*int), args["before"].(*entgql.Cursor[pulid.ID]), args["last"].(*int), args["orderBy"].([]*ent.CouponOrder), args["where"].(*ent.CouponWhereInput)), true
+	case "Query.expiringResources":
+		if e.ComplexityRoot.Query.ExpiringResources == nil {
+			break
+		}
+
+		args, err := ec.field_Query_expiringResources_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.ExpiringResources(childComplexity, args["withinDays"].(int), args["after"].(*entgql.Cursor[pulid.ID]), args["first"].(*int), args["before"].(*entgql.Cursor[pulid.ID]), args["last"].(*int)), true
 
 	case "Query.invoices":
 		if e.ComplexityRoot.Query.Invoices == nil {
@@ -3088,6 +3250,73 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ReportProvisioningPayload.UserErrors(childComplexity), true
 
+	case "ResizeResourcePayload.difference":
+		if e.ComplexityRoot.ResizeResourcePayload.Difference == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ResizeResourcePayload.Difference(childComplexity), true
+	case "ResizeResourcePayload.invoice":
+		if e.ComplexityRoot.ResizeResourcePayload.Invoice == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ResizeResourcePayload.Invoice(childComplexity), true
+	case "ResizeResourcePayload.newValue":
+		if e.ComplexityRoot.ResizeResourcePayload.NewValue == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ResizeResourcePayload.NewValue(childComplexity), true
+	case "ResizeResourcePayload.oldValue":
+		if e.ComplexityRoot.ResizeResourcePayload.OldValue == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ResizeResourcePayload.OldValue(childComplexity), true
+	case "ResizeResourcePayload.order":
+		if e.ComplexityRoot.ResizeResourcePayload.Order == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ResizeResourcePayload.Order(childComplexity), true
+	case "ResizeResourcePayload.payment":
+		if e.ComplexityRoot.ResizeResourcePayload.Payment == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ResizeResourcePayload.Payment(childComplexity), true
+	case "ResizeResourcePayload.redirectUrl":
+		if e.ComplexityRoot.ResizeResourcePayload.RedirectURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ResizeResourcePayload.RedirectURL(childComplexity), true
+	case "ResizeResourcePayload.refunded":
+		if e.ComplexityRoot.ResizeResourcePayload.Refunded == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ResizeResourcePayload.Refunded(childComplexity), true
+	case "ResizeResourcePayload.replayed":
+		if e.ComplexityRoot.ResizeResourcePayload.Replayed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ResizeResourcePayload.Replayed(childComplexity), true
+	case "ResizeResourcePayload.resource":
+		if e.ComplexityRoot.ResizeResourcePayload.Resource == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ResizeResourcePayload.Resource(childComplexity), true
+	case "ResizeResourcePayload.userErrors":
+		if e.ComplexityRoot.ResizeResourcePayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ResizeResourcePayload.UserErrors(childComplexity), true
+
 	case "Resource.account":
 		if e.ComplexityRoot.Resource.Account == nil {
 			break
@@ -3112,12 +3341,24 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Resource.AutoRenewMonths(childComplexity), true
+	case "Resource.autoRenewSchedule":
+		if e.ComplexityRoot.Resource.AutoRenewSchedule == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Resource.AutoRenewSchedule(childComplexity), true
 	case "Resource.billingMode":
 		if e.ComplexityRoot.Resource.BillingMode == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Resource.BillingMode(childComplexity), true
+	case "Resource.billingStatus":
+		if e.ComplexityRoot.Resource.BillingStatus == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Resource.BillingStatus(childComplexity), true
 	case "Resource.components":
 		if e.ComplexityRoot.Resource.Components == nil {
 			break
@@ -3312,6 +3553,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ResourceEdge.Node(childComplexity), true
+
+	case "ResourcePayload.resource":
+		if e.ComplexityRoot.ResourcePayload.Resource == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ResourcePayload.Resource(childComplexity), true
+	case "ResourcePayload.userErrors":
+		if e.ComplexityRoot.ResourcePayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ResourcePayload.UserErrors(childComplexity), true
 
 	case "ResourceQuote.amount":
 		if e.ComplexityRoot.ResourceQuote.Amount == nil {
@@ -3561,6 +3815,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("CouponWhereInput", ec.unmarshalInputCouponWhereInput),
 			graphql.NewInputUnmarshaler("CreateCouponInput", ec.unmarshalInputCreateCouponInput),
 			graphql.NewInputUnmarshaler("DeactivateCouponInput", ec.unmarshalInputDeactivateCouponInput),
+			graphql.NewInputUnmarshaler("DeleteResourceInput", ec.unmarshalInputDeleteResourceInput),
 			graphql.NewInputUnmarshaler("GatewayAttemptOrder", ec.unmarshalInputGatewayAttemptOrder),
 			graphql.NewInputUnmarshaler("InvoiceOrder", ec.unmarshalInputInvoiceOrder),
 			graphql.NewInputUnmarshaler("InvoiceWhereInput", ec.unmarshalInputInvoiceWhereInput),
@@ -3583,9 +3838,14 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("ProductOrder", ec.unmarshalInputProductOrder),
 			graphql.NewInputUnmarshaler("ProductWhereInput", ec.unmarshalInputProductWhereInput),
 			graphql.NewInputUnmarshaler("QuoteInput", ec.unmarshalInputQuoteInput),
+			graphql.NewInputUnmarshaler("RecoverResourceInput", ec.unmarshalInputRecoverResourceInput),
+			graphql.NewInputUnmarshaler("RenewResourcesInput", ec.unmarshalInputRenewResourcesInput),
 			graphql.NewInputUnmarshaler("ReportProvisioningInput", ec.unmarshalInputReportProvisioningInput),
+			graphql.NewInputUnmarshaler("ResizeResourceInput", ec.unmarshalInputResizeResourceInput),
+			graphql.NewInputUnmarshaler("ResourceIdInput", ec.unmarshalInputResourceIdInput),
 			graphql.NewInputUnmarshaler("ResourceOrder", ec.unmarshalInputResourceOrder),
 			graphql.NewInputUnmarshaler("ResourceWhereInput", ec.unmarshalInputResourceWhereInput),
+			graphql.NewInputUnmarshaler("SetAutoRenewInput", ec.unmarshalInputSetAutoRenewInput),
 			graphql.NewInputUnmarshaler("StartLinkAccountInput", ec.unmarshalInputStartLinkAccountInput),
 			graphql.NewInputUnmarshaler("TopUpInput", ec.unmarshalInputTopUpInput),
 			graphql.NewInputUnmarshaler("UpdateCouponInput", ec.unmarshalInputUpdateCouponInput),
@@ -6688,6 +6948,119 @@ extend type Subscription {
   "New notifications of the caller's account, as they are created."
   notificationAdded: Notification!
 }
+
+# ---------------------------------------------------------------------------
+# Resource lifecycle (prepaid)
+
+"How close a resource is to the end of its paid period."
+enum BillingStatus {
+  "More than 15 days left."
+  GOOD
+  "5 to 15 days left."
+  WARNING
+  "Less than 5 days left."
+  ALERT
+  "Past the end of the paid period."
+  EXPIRED
+}
+
+extend type Resource {
+  "Prepaid resources that are live: GOOD, WARNING, ALERT or EXPIRED; null otherwise."
+  billingStatus: BillingStatus
+  "When auto-renew will try to renew from credit (08:00 in the billing time zone on T−7, T−4, T−1 and T); empty when auto-renew is off."
+  autoRenewSchedule: [Time!]!
+}
+
+extend type Query {
+  "The caller's prepaid resources whose paid period ends within the next N days (or has ended), earliest first."
+  expiringResources(withinDays: Int!, after: Cursor, first: Int, before: Cursor, last: Int): ResourceConnection!
+}
+
+input RenewResourcesInput {
+  idempotencyKey: String!
+  resourceIds: [ID!]!
+  "One of each product's allowed periods."
+  months: Int!
+  paymentMethod: PaymentMethod!
+  returnUrl: String
+  linkedAccountId: ID
+}
+
+input ResizeResourceInput {
+  idempotencyKey: String!
+  resourceId: ID!
+  "New plan (id or code) of the same product; omit to change quantities only."
+  plan: String
+  quantities: [ComponentQuantityInput!]
+  "Pays a positive difference."
+  paymentMethod: PaymentMethod
+  returnUrl: String
+  linkedAccountId: ID
+}
+
+type ResizeResourcePayload {
+  resource: Resource
+  "The order paying a positive difference (null when nothing was due)."
+  order: Order
+  payment: Payment
+  redirectUrl: String
+  invoice: Invoice
+  oldValue: Decimal
+  newValue: Decimal
+  difference: Decimal
+  refunded: Decimal
+  replayed: Boolean!
+  userErrors: [UserError!]!
+}
+
+input DeleteResourceInput {
+  idempotencyKey: String!
+  resourceId: ID!
+}
+
+type DeleteResourcePayload {
+  resource: Resource
+  "What went back to credit."
+  refunded: Decimal
+  replayed: Boolean!
+  userErrors: [UserError!]!
+}
+
+input RecoverResourceInput {
+  idempotencyKey: String!
+  resourceId: ID!
+  months: Int!
+  paymentMethod: PaymentMethod!
+  returnUrl: String
+  linkedAccountId: ID
+}
+
+input ResourceIdInput {
+  resourceId: ID!
+}
+
+input SetAutoRenewInput {
+  resourceId: ID!
+  enabled: Boolean!
+  "Period of each renewal in months (kept when omitted)."
+  months: Int
+}
+
+type ResourcePayload {
+  resource: Resource
+  userErrors: [UserError!]!
+}
+
+extend type Mutation {
+  "Renew one or several resources in one order: one payment, one RENEW invoice per resource."
+  renewResources(input: RenewResourcesInput!): PlaceOrderPayload!
+  resizeResource(input: ResizeResourceInput!): ResizeResourcePayload!
+  deleteResource(input: DeleteResourceInput!): DeleteResourcePayload!
+  recoverResource(input: RecoverResourceInput!): PlaceOrderPayload!
+  stopResource(input: ResourceIdInput!): ResourcePayload!
+  startResource(input: ResourceIdInput!): ResourcePayload!
+  setAutoRenew(input: SetAutoRenewInput!): ResourcePayload!
+}
 `, BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
@@ -6906,6 +7279,20 @@ func (ec *executionContext) childFields_CouponUsage(ctx context.Context, field g
 		return ec.fieldContext_CouponUsage_released(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type CouponUsage", field.Name)
+}
+
+func (ec *executionContext) childFields_DeleteResourcePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "resource":
+		return ec.fieldContext_DeleteResourcePayload_resource(ctx, field)
+	case "refunded":
+		return ec.fieldContext_DeleteResourcePayload_refunded(ctx, field)
+	case "replayed":
+		return ec.fieldContext_DeleteResourcePayload_replayed(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_DeleteResourcePayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DeleteResourcePayload", field.Name)
 }
 
 func (ec *executionContext) childFields_GatewayAttempt(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -7610,6 +7997,34 @@ func (ec *executionContext) childFields_ReportProvisioningPayload(ctx context.Co
 	return nil, fmt.Errorf("no field named %q was found under type ReportProvisioningPayload", field.Name)
 }
 
+func (ec *executionContext) childFields_ResizeResourcePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "resource":
+		return ec.fieldContext_ResizeResourcePayload_resource(ctx, field)
+	case "order":
+		return ec.fieldContext_ResizeResourcePayload_order(ctx, field)
+	case "payment":
+		return ec.fieldContext_ResizeResourcePayload_payment(ctx, field)
+	case "redirectUrl":
+		return ec.fieldContext_ResizeResourcePayload_redirectUrl(ctx, field)
+	case "invoice":
+		return ec.fieldContext_ResizeResourcePayload_invoice(ctx, field)
+	case "oldValue":
+		return ec.fieldContext_ResizeResourcePayload_oldValue(ctx, field)
+	case "newValue":
+		return ec.fieldContext_ResizeResourcePayload_newValue(ctx, field)
+	case "difference":
+		return ec.fieldContext_ResizeResourcePayload_difference(ctx, field)
+	case "refunded":
+		return ec.fieldContext_ResizeResourcePayload_refunded(ctx, field)
+	case "replayed":
+		return ec.fieldContext_ResizeResourcePayload_replayed(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_ResizeResourcePayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ResizeResourcePayload", field.Name)
+}
+
 func (ec *executionContext) childFields_Resource(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -7660,6 +8075,10 @@ func (ec *executionContext) childFields_Resource(ctx context.Context, field grap
 		return ec.fieldContext_Resource_account(ctx, field)
 	case "invoices":
 		return ec.fieldContext_Resource_invoices(ctx, field)
+	case "billingStatus":
+		return ec.fieldContext_Resource_billingStatus(ctx, field)
+	case "autoRenewSchedule":
+		return ec.fieldContext_Resource_autoRenewSchedule(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Resource", field.Name)
 }
@@ -7704,6 +8123,16 @@ func (ec *executionContext) childFields_ResourceEdge(ctx context.Context, field 
 		return ec.fieldContext_ResourceEdge_cursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ResourceEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_ResourcePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "resource":
+		return ec.fieldContext_ResourcePayload_resource(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_ResourcePayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ResourcePayload", field.Name)
 }
 
 func (ec *executionContext) childFields_ResourceQuote(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -8280,6 +8709,20 @@ func (ec *executionContext) field_Mutation_deactivateCoupon_args(ctx context.Con
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_deleteResource_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.DeleteResourceInput, error) {
+			return ec.unmarshalNDeleteResourceInput2billingᚋgraphᚋmodelᚐDeleteResourceInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_markNotificationsRead_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -8308,6 +8751,34 @@ func (ec *executionContext) field_Mutation_placeOrder_args(ctx context.Context, 
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_recoverResource_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.RecoverResourceInput, error) {
+			return ec.unmarshalNRecoverResourceInput2billingᚋgraphᚋmodelᚐRecoverResourceInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_renewResources_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.RenewResourcesInput, error) {
+			return ec.unmarshalNRenewResourcesInput2billingᚋgraphᚋmodelᚐRenewResourcesInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_reportProvisioning_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -8322,12 +8793,68 @@ func (ec *executionContext) field_Mutation_reportProvisioning_args(ctx context.C
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_resizeResource_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ResizeResourceInput, error) {
+			return ec.unmarshalNResizeResourceInput2billingᚋgraphᚋmodelᚐResizeResourceInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_setAutoRenew_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.SetAutoRenewInput, error) {
+			return ec.unmarshalNSetAutoRenewInput2billingᚋgraphᚋmodelᚐSetAutoRenewInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_startLinkAccount_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.StartLinkAccountInput, error) {
 			return ec.unmarshalNStartLinkAccountInput2billingᚋgraphᚋmodelᚐStartLinkAccountInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_startResource_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ResourceIDInput, error) {
+			return ec.unmarshalNResourceIdInput2billingᚋgraphᚋmodelᚐResourceIDInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_stopResource_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ResourceIDInput, error) {
+			return ec.unmarshalNResourceIdInput2billingᚋgraphᚋmodelᚐResourceIDInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -8537,6 +9064,52 @@ func (ec *executionContext) field_Query_coupons_args(ctx context.Context, rawArg
 		return nil, err
 	}
 	args["where"] = arg5
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_expiringResources_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "withinDays",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNInt2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["withinDays"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*entgql.Cursor[pulid.ID], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*entgql.Cursor[pulid.ID], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg4
 	return args, nil
 }
 
@@ -11172,6 +11745,116 @@ func (ec *executionContext) fieldContext_CouponUsage_released(_ context.Context,
 	return graphql.NewScalarFieldContext("CouponUsage", field, false, false, "Int")
 }
 
+func (ec *executionContext) _DeleteResourcePayload_resource(ctx context.Context, field graphql.CollectedField, obj *model.DeleteResourcePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DeleteResourcePayload_resource(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Resource, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Resource) graphql.Marshaler {
+			return ec.marshalOResource2ᚖbillingᚋentᚐResource(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_DeleteResourcePayload_resource(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "DeleteResourcePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Resource(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _DeleteResourcePayload_refunded(ctx context.Context, field graphql.CollectedField, obj *model.DeleteResourcePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DeleteResourcePayload_refunded(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Refunded, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *money.Amount) graphql.Marshaler {
+			return ec.marshalODecimal2ᚖbillingᚋinternalᚋmoneyᚐAmount(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_DeleteResourcePayload_refunded(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DeleteResourcePayload", field, false, false, "Decimal")
+}
+
+func (ec *executionContext) _DeleteResourcePayload_replayed(ctx context.Context, field graphql.CollectedField, obj *model.DeleteResourcePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DeleteResourcePayload_replayed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Replayed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DeleteResourcePayload_replayed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DeleteResourcePayload", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _DeleteResourcePayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.DeleteResourcePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DeleteResourcePayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖbillingᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DeleteResourcePayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "DeleteResourcePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _GatewayAttempt_id(ctx context.Context, field graphql.CollectedField, obj *ent.GatewayAttempt) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -13682,6 +14365,314 @@ func (ec *executionContext) fieldContext_Mutation_markAllNotificationsRead(_ con
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_MarkNotificationsReadPayload(ctx, field)
 		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_renewResources(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_renewResources(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RenewResources(ctx, fc.Args["input"].(model.RenewResourcesInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PlaceOrderPayload) graphql.Marshaler {
+			return ec.marshalNPlaceOrderPayload2ᚖbillingᚋgraphᚋmodelᚐPlaceOrderPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_renewResources(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PlaceOrderPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_renewResources_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_resizeResource(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_resizeResource(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ResizeResource(ctx, fc.Args["input"].(model.ResizeResourceInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ResizeResourcePayload) graphql.Marshaler {
+			return ec.marshalNResizeResourcePayload2ᚖbillingᚋgraphᚋmodelᚐResizeResourcePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_resizeResource(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ResizeResourcePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_resizeResource_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_deleteResource(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_deleteResource(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DeleteResource(ctx, fc.Args["input"].(model.DeleteResourceInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.DeleteResourcePayload) graphql.Marshaler {
+			return ec.marshalNDeleteResourcePayload2ᚖbillingᚋgraphᚋmodelᚐDeleteResourcePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_deleteResource(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DeleteResourcePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_deleteResource_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_recoverResource(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_recoverResource(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RecoverResource(ctx, fc.Args["input"].(model.RecoverResourceInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PlaceOrderPayload) graphql.Marshaler {
+			return ec.marshalNPlaceOrderPayload2ᚖbillingᚋgraphᚋmodelᚐPlaceOrderPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_recoverResource(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PlaceOrderPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_recoverResource_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_stopResource(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_stopResource(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().StopResource(ctx, fc.Args["input"].(model.ResourceIDInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ResourcePayload) graphql.Marshaler {
+			return ec.marshalNResourcePayload2ᚖbillingᚋgraphᚋmodelᚐResourcePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_stopResource(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ResourcePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_stopResource_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_startResource(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_startResource(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().StartResource(ctx, fc.Args["input"].(model.ResourceIDInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ResourcePayload) graphql.Marshaler {
+			return ec.marshalNResourcePayload2ᚖbillingᚋgraphᚋmodelᚐResourcePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_startResource(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ResourcePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_startResource_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_setAutoRenew(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setAutoRenew(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetAutoRenew(ctx, fc.Args["input"].(model.SetAutoRenewInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ResourcePayload) graphql.Marshaler {
+			return ec.marshalNResourcePayload2ᚖbillingᚋgraphᚋmodelᚐResourcePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setAutoRenew(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ResourcePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setAutoRenew_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -18133,6 +19124,50 @@ func (ec *executionContext) fieldContext_Query_quote(ctx context.Context, field 
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_expiringResources(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_expiringResources(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().ExpiringResources(ctx, fc.Args["withinDays"].(int), fc.Args["after"].(*entgql.Cursor[pulid.ID]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[pulid.ID]), fc.Args["last"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.ResourceConnection) graphql.Marshaler {
+			return ec.marshalNResourceConnection2ᚖbillingᚋentᚐResourceConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_expiringResources(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ResourceConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_expiringResources_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query___type(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -18635,6 +19670,304 @@ func (ec *executionContext) _ReportProvisioningPayload_userErrors(ctx context.Co
 func (ec *executionContext) fieldContext_ReportProvisioningPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "ReportProvisioningPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ResizeResourcePayload_resource(ctx context.Context, field graphql.CollectedField, obj *model.ResizeResourcePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ResizeResourcePayload_resource(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Resource, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Resource) graphql.Marshaler {
+			return ec.marshalOResource2ᚖbillingᚋentᚐResource(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ResizeResourcePayload_resource(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ResizeResourcePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Resource(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ResizeResourcePayload_order(ctx context.Context, field graphql.CollectedField, obj *model.ResizeResourcePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ResizeResourcePayload_order(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Order, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Order) graphql.Marshaler {
+			return ec.marshalOOrder2ᚖbillingᚋentᚐOrder(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ResizeResourcePayload_order(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ResizeResourcePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Order(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ResizeResourcePayload_payment(ctx context.Context, field graphql.CollectedField, obj *model.ResizeResourcePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ResizeResourcePayload_payment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Payment, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Payment) graphql.Marshaler {
+			return ec.marshalOPayment2ᚖbillingᚋentᚐPayment(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ResizeResourcePayload_payment(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ResizeResourcePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Payment(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ResizeResourcePayload_redirectUrl(ctx context.Context, field graphql.CollectedField, obj *model.ResizeResourcePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ResizeResourcePayload_redirectUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RedirectURL, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ResizeResourcePayload_redirectUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ResizeResourcePayload", field, false, false, "String")
+}
+
+func (ec *executionContext) _ResizeResourcePayload_invoice(ctx context.Context, field graphql.CollectedField, obj *model.ResizeResourcePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ResizeResourcePayload_invoice(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Invoice, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Invoice) graphql.Marshaler {
+			return ec.marshalOInvoice2ᚖbillingᚋentᚐInvoice(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ResizeResourcePayload_invoice(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ResizeResourcePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Invoice(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ResizeResourcePayload_oldValue(ctx context.Context, field graphql.CollectedField, obj *model.ResizeResourcePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ResizeResourcePayload_oldValue(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OldValue, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *money.Amount) graphql.Marshaler {
+			return ec.marshalODecimal2ᚖbillingᚋinternalᚋmoneyᚐAmount(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ResizeResourcePayload_oldValue(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ResizeResourcePayload", field, false, false, "Decimal")
+}
+
+func (ec *executionContext) _ResizeResourcePayload_newValue(ctx context.Context, field graphql.CollectedField, obj *model.ResizeResourcePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ResizeResourcePayload_newValue(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NewValue, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *money.Amount) graphql.Marshaler {
+			return ec.marshalODecimal2ᚖbillingᚋinternalᚋmoneyᚐAmount(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ResizeResourcePayload_newValue(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ResizeResourcePayload", field, false, false, "Decimal")
+}
+
+func (ec *executionContext) _ResizeResourcePayload_difference(ctx context.Context, field graphql.CollectedField, obj *model.ResizeResourcePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ResizeResourcePayload_difference(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Difference, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *money.Amount) graphql.Marshaler {
+			return ec.marshalODecimal2ᚖbillingᚋinternalᚋmoneyᚐAmount(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ResizeResourcePayload_difference(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ResizeResourcePayload", field, false, false, "Decimal")
+}
+
+func (ec *executionContext) _ResizeResourcePayload_refunded(ctx context.Context, field graphql.CollectedField, obj *model.ResizeResourcePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ResizeResourcePayload_refunded(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Refunded, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *money.Amount) graphql.Marshaler {
+			return ec.marshalODecimal2ᚖbillingᚋinternalᚋmoneyᚐAmount(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ResizeResourcePayload_refunded(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ResizeResourcePayload", field, false, false, "Decimal")
+}
+
+func (ec *executionContext) _ResizeResourcePayload_replayed(ctx context.Context, field graphql.CollectedField, obj *model.ResizeResourcePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ResizeResourcePayload_replayed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Replayed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ResizeResourcePayload_replayed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ResizeResourcePayload", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _ResizeResourcePayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.ResizeResourcePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ResizeResourcePayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖbillingᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ResizeResourcePayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ResizeResourcePayload",
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
@@ -19236,6 +20569,52 @@ func (ec *executionContext) fieldContext_Resource_invoices(ctx context.Context, 
 	return fc, nil
 }
 
+func (ec *executionContext) _Resource_billingStatus(ctx context.Context, field graphql.CollectedField, obj *ent.Resource) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Resource_billingStatus(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Resource().BillingStatus(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.BillingStatus) graphql.Marshaler {
+			return ec.marshalOBillingStatus2ᚖbillingᚋgraphᚋmodelᚐBillingStatus(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Resource_billingStatus(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Resource", field, true, true, "BillingStatus")
+}
+
+func (ec *executionContext) _Resource_autoRenewSchedule(ctx context.Context, field graphql.CollectedField, obj *ent.Resource) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Resource_autoRenewSchedule(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Resource().AutoRenewSchedule(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*time.Time) graphql.Marshaler {
+			return ec.marshalNTime2ᚕᚖtimeᚐTimeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Resource_autoRenewSchedule(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Resource", field, true, true, "Time")
+}
+
 func (ec *executionContext) _ResourceComponent_code(ctx context.Context, field graphql.CollectedField, obj *pricing.Component) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -19537,6 +20916,70 @@ func (ec *executionContext) _ResourceEdge_cursor(ctx context.Context, field grap
 }
 func (ec *executionContext) fieldContext_ResourceEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ResourceEdge", field, false, false, "Cursor")
+}
+
+func (ec *executionContext) _ResourcePayload_resource(ctx context.Context, field graphql.CollectedField, obj *model.ResourcePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ResourcePayload_resource(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Resource, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Resource) graphql.Marshaler {
+			return ec.marshalOResource2ᚖbillingᚋentᚐResource(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ResourcePayload_resource(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ResourcePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Resource(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ResourcePayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.ResourcePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ResourcePayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖbillingᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ResourcePayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ResourcePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _ResourceQuote_item(ctx context.Context, field graphql.CollectedField, obj *model.ResourceQuote) (ret graphql.Marshaler) {
@@ -23250,6 +24693,55 @@ func UnmarshalDeactivateCouponInput(ctx context.Context, raw any) (model.Deactiv
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputDeleteResourceInput(ctx context.Context, obj any) (model.DeleteResourceInput, error) {
+	var it model.DeleteResourceInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"idempotencyKey", "resourceId"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "idempotencyKey":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idempotencyKey"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IdempotencyKey = data
+		case "resourceId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resourceId"))
+			data, err := ec.unmarshalNID2billingᚋinternalᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ResourceID = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalDeleteResourceInput unmarshals raw into the DeleteResourceInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalDeleteResourceInput(ctx context.Context, raw any) (model.DeleteResourceInput, error) {
+	var out model.DeleteResourceInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "DeleteResourceInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputGatewayAttemptOrder(ctx context.Context, obj any) (ent.GatewayAttemptOrder, error) {
 	var it ent.GatewayAttemptOrder
 	if obj == nil {
@@ -26483,6 +27975,160 @@ func UnmarshalQuoteInput(ctx context.Context, raw any) (model.QuoteInput, error)
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputRecoverResourceInput(ctx context.Context, obj any) (model.RecoverResourceInput, error) {
+	var it model.RecoverResourceInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"idempotencyKey", "resourceId", "months", "paymentMethod", "returnUrl", "linkedAccountId"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "idempotencyKey":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idempotencyKey"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IdempotencyKey = data
+		case "resourceId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resourceId"))
+			data, err := ec.unmarshalNID2billingᚋinternalᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ResourceID = data
+		case "months":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("months"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Months = data
+		case "paymentMethod":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("paymentMethod"))
+			data, err := ec.unmarshalNPaymentMethod2billingᚋentᚋpaymentᚐMethod(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PaymentMethod = data
+		case "returnUrl":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("returnUrl"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReturnURL = data
+		case "linkedAccountId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("linkedAccountId"))
+			data, err := ec.unmarshalOID2ᚖbillingᚋinternalᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LinkedAccountID = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalRecoverResourceInput unmarshals raw into the RecoverResourceInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalRecoverResourceInput(ctx context.Context, raw any) (model.RecoverResourceInput, error) {
+	var out model.RecoverResourceInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "RecoverResourceInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputRenewResourcesInput(ctx context.Context, obj any) (model.RenewResourcesInput, error) {
+	var it model.RenewResourcesInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"idempotencyKey", "resourceIds", "months", "paymentMethod", "returnUrl", "linkedAccountId"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "idempotencyKey":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idempotencyKey"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IdempotencyKey = data
+		case "resourceIds":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resourceIds"))
+			data, err := ec.unmarshalNID2ᚕbillingᚋinternalᚋpulidᚐIDᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ResourceIds = data
+		case "months":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("months"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Months = data
+		case "paymentMethod":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("paymentMethod"))
+			data, err := ec.unmarshalNPaymentMethod2billingᚋentᚋpaymentᚐMethod(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PaymentMethod = data
+		case "returnUrl":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("returnUrl"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReturnURL = data
+		case "linkedAccountId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("linkedAccountId"))
+			data, err := ec.unmarshalOID2ᚖbillingᚋinternalᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LinkedAccountID = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalRenewResourcesInput unmarshals raw into the RenewResourcesInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalRenewResourcesInput(ctx context.Context, raw any) (model.RenewResourcesInput, error) {
+	var out model.RenewResourcesInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "RenewResourcesInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputReportProvisioningInput(ctx context.Context, obj any) (model.ReportProvisioningInput, error) {
 	var it model.ReportProvisioningInput
 	if obj == nil {
@@ -26543,6 +28189,132 @@ func (ec *executionContext) unmarshalInputReportProvisioningInput(ctx context.Co
 func UnmarshalReportProvisioningInput(ctx context.Context, raw any) (model.ReportProvisioningInput, error) {
 	var out model.ReportProvisioningInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "ReportProvisioningInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputResizeResourceInput(ctx context.Context, obj any) (model.ResizeResourceInput, error) {
+	var it model.ResizeResourceInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"idempotencyKey", "resourceId", "plan", "quantities", "paymentMethod", "returnUrl", "linkedAccountId"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "idempotencyKey":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idempotencyKey"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IdempotencyKey = data
+		case "resourceId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resourceId"))
+			data, err := ec.unmarshalNID2billingᚋinternalᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ResourceID = data
+		case "plan":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("plan"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Plan = data
+		case "quantities":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("quantities"))
+			data, err := ec.unmarshalOComponentQuantityInput2ᚕᚖbillingᚋgraphᚋmodelᚐComponentQuantityInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Quantities = data
+		case "paymentMethod":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("paymentMethod"))
+			data, err := ec.unmarshalOPaymentMethod2ᚖbillingᚋentᚋpaymentᚐMethod(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PaymentMethod = data
+		case "returnUrl":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("returnUrl"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReturnURL = data
+		case "linkedAccountId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("linkedAccountId"))
+			data, err := ec.unmarshalOID2ᚖbillingᚋinternalᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LinkedAccountID = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalResizeResourceInput unmarshals raw into the ResizeResourceInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalResizeResourceInput(ctx context.Context, raw any) (model.ResizeResourceInput, error) {
+	var out model.ResizeResourceInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ResizeResourceInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputResourceIdInput(ctx context.Context, obj any) (model.ResourceIDInput, error) {
+	var it model.ResourceIDInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"resourceId"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "resourceId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resourceId"))
+			data, err := ec.unmarshalNID2billingᚋinternalᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ResourceID = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalResourceIdInput unmarshals raw into the ResourceIdInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalResourceIdInput(ctx context.Context, raw any) (model.ResourceIDInput, error) {
+	var out model.ResourceIDInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ResourceIdInput", raw, &out)
 	return out, err
 }
 
@@ -27072,6 +28844,62 @@ func (ec *executionContext) unmarshalInputResourceWhereInput(ctx context.Context
 func UnmarshalResourceWhereInput(ctx context.Context, raw any) (ent.ResourceWhereInput, error) {
 	var out ent.ResourceWhereInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "ResourceWhereInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputSetAutoRenewInput(ctx context.Context, obj any) (model.SetAutoRenewInput, error) {
+	var it model.SetAutoRenewInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"resourceId", "enabled", "months"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "resourceId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resourceId"))
+			data, err := ec.unmarshalNID2billingᚋinternalᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ResourceID = data
+		case "enabled":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("enabled"))
+			data, err := ec.unmarshalNBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Enabled = data
+		case "months":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("months"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Months = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalSetAutoRenewInput unmarshals raw into the SetAutoRenewInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalSetAutoRenewInput(ctx context.Context, raw any) (model.SetAutoRenewInput, error) {
+	var out model.SetAutoRenewInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "SetAutoRenewInput", raw, &out)
 	return out, err
 }
 
@@ -28546,6 +30374,54 @@ func (ec *executionContext) _CouponUsage(ctx context.Context, sel ast.SelectionS
 	return out
 }
 
+var deleteResourcePayloadImplementors = []string{"DeleteResourcePayload"}
+
+func (ec *executionContext) _DeleteResourcePayload(ctx context.Context, sel ast.SelectionSet, obj *model.DeleteResourcePayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, deleteResourcePayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("DeleteResourcePayload")
+		case "resource":
+			out.Values[i] = ec._DeleteResourcePayload_resource(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "refunded":
+			out.Values[i] = ec._DeleteResourcePayload_refunded(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "replayed":
+			out.Values[i] = ec._DeleteResourcePayload_replayed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._DeleteResourcePayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var gatewayAttemptImplementors = []string{"GatewayAttempt", "Node"}
 
 func (ec *executionContext) _GatewayAttempt(ctx context.Context, sel ast.SelectionSet, obj *ent.GatewayAttempt) graphql.Marshaler {
@@ -29347,6 +31223,55 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "markAllNotificationsRead":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_markAllNotificationsRead(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "renewResources":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_renewResources(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "resizeResource":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_resizeResource(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "deleteResource":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_deleteResource(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "recoverResource":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_recoverResource(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "stopResource":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_stopResource(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "startResource":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_startResource(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "setAutoRenew":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setAutoRenew(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -30839,6 +32764,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_quote(ctx, field)
 				})
+		case "expiringResources":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_expiringResources(ctx, field)
+				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Query___type(ctx, field)
@@ -31067,6 +32998,89 @@ func (ec *executionContext) _ReportProvisioningPayload(ctx context.Context, sel 
 	return out
 }
 
+var resizeResourcePayloadImplementors = []string{"ResizeResourcePayload"}
+
+func (ec *executionContext) _ResizeResourcePayload(ctx context.Context, sel ast.SelectionSet, obj *model.ResizeResourcePayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, resizeResourcePayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ResizeResourcePayload")
+		case "resource":
+			out.Values[i] = ec._ResizeResourcePayload_resource(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "order":
+			out.Values[i] = ec._ResizeResourcePayload_order(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "payment":
+			out.Values[i] = ec._ResizeResourcePayload_payment(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "redirectUrl":
+			out.Values[i] = ec._ResizeResourcePayload_redirectUrl(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "invoice":
+			out.Values[i] = ec._ResizeResourcePayload_invoice(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "oldValue":
+			out.Values[i] = ec._ResizeResourcePayload_oldValue(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "newValue":
+			out.Values[i] = ec._ResizeResourcePayload_newValue(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "difference":
+			out.Values[i] = ec._ResizeResourcePayload_difference(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "refunded":
+			out.Values[i] = ec._ResizeResourcePayload_refunded(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "replayed":
+			out.Values[i] = ec._ResizeResourcePayload_replayed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._ResizeResourcePayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var resourceImplementors = []string{"Resource", "Node"}
 
 func (ec *executionContext) _Resource(ctx context.Context, sel ast.SelectionSet, obj *ent.Resource) graphql.Marshaler {
@@ -31199,6 +33213,18 @@ func (ec *executionContext) _Resource(ctx context.Context, sel ast.SelectionSet,
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Resource_invoices(ctx, field, obj)
+				})
+		case "billingStatus":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Resource_billingStatus(ctx, field, obj)
+				})
+		case "autoRenewSchedule":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Resource_autoRenewSchedule(ctx, field, obj)
 				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -31341,6 +33367,44 @@ func (ec *executionContext) _ResourceEdge(ctx context.Context, sel ast.Selection
 			}
 		case "cursor":
 			out.Values[i] = ec._ResourceEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var resourcePayloadImplementors = []string{"ResourcePayload"}
+
+func (ec *executionContext) _ResourcePayload(ctx context.Context, sel ast.SelectionSet, obj *model.ResourcePayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, resourcePayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ResourcePayload")
+		case "resource":
+			out.Values[i] = ec._ResourcePayload_resource(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._ResourcePayload_userErrors(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -32346,6 +34410,19 @@ func (ec *executionContext) marshalNDecimal2ᚖbillingᚋinternalᚋmoneyᚐAmou
 	return v
 }
 
+func (ec *executionContext) unmarshalNDeleteResourceInput2billingᚋgraphᚋmodelᚐDeleteResourceInput(ctx context.Context, v any) (model.DeleteResourceInput, error) {
+	res, err := ec.unmarshalInputDeleteResourceInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNDeleteResourcePayload2ᚖbillingᚋgraphᚋmodelᚐDeleteResourcePayload(ctx context.Context, sel ast.SelectionSet, v *model.DeleteResourcePayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "DeleteResourcePayload!")
+		return graphql.Null
+	}
+	return ec._DeleteResourcePayload(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNErrorCode2billingᚋinternalᚋfaultᚐCode(ctx context.Context, v any) (fault.Code, error) {
 	tmp, err := graphql.UnmarshalString(v)
 	res := fault.Code(tmp)
@@ -33089,6 +35166,16 @@ func (ec *executionContext) marshalNQuotePayload2ᚖbillingᚋgraphᚋmodelᚐQu
 	return ec._QuotePayload(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNRecoverResourceInput2billingᚋgraphᚋmodelᚐRecoverResourceInput(ctx context.Context, v any) (model.RecoverResourceInput, error) {
+	res, err := ec.unmarshalInputRecoverResourceInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNRenewResourcesInput2billingᚋgraphᚋmodelᚐRenewResourcesInput(ctx context.Context, v any) (model.RenewResourcesInput, error) {
+	res, err := ec.unmarshalInputRenewResourcesInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNReportProvisioningInput2billingᚋgraphᚋmodelᚐReportProvisioningInput(ctx context.Context, v any) (model.ReportProvisioningInput, error) {
 	res, err := ec.unmarshalInputReportProvisioningInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -33100,6 +35187,19 @@ func (ec *executionContext) marshalNReportProvisioningPayload2ᚖbillingᚋgraph
 		return graphql.Null
 	}
 	return ec._ReportProvisioningPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNResizeResourceInput2billingᚋgraphᚋmodelᚐResizeResourceInput(ctx context.Context, v any) (model.ResizeResourceInput, error) {
+	res, err := ec.unmarshalInputResizeResourceInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNResizeResourcePayload2ᚖbillingᚋgraphᚋmodelᚐResizeResourcePayload(ctx context.Context, sel ast.SelectionSet, v *model.ResizeResourcePayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ResizeResourcePayload!")
+		return graphql.Null
+	}
+	return ec._ResizeResourcePayload(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNResourceBillingMode2billingᚋentᚋresourceᚐBillingMode(ctx context.Context, v any) (resource.BillingMode, error) {
@@ -33140,6 +35240,11 @@ func (ec *executionContext) marshalNResourceConnection2ᚖbillingᚋentᚐResour
 	return ec._ResourceConnection(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNResourceIdInput2billingᚋgraphᚋmodelᚐResourceIDInput(ctx context.Context, v any) (model.ResourceIDInput, error) {
+	res, err := ec.unmarshalInputResourceIdInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNResourceOrder2ᚖbillingᚋentᚐResourceOrder(ctx context.Context, v any) (*ent.ResourceOrder, error) {
 	res, err := ec.unmarshalInputResourceOrder(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
@@ -33157,6 +35262,14 @@ func (ec *executionContext) marshalNResourceOrderField2ᚖbillingᚋentᚐResour
 		return graphql.Null
 	}
 	return v
+}
+
+func (ec *executionContext) marshalNResourcePayload2ᚖbillingᚋgraphᚋmodelᚐResourcePayload(ctx context.Context, sel ast.SelectionSet, v *model.ResourcePayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ResourcePayload!")
+		return graphql.Null
+	}
+	return ec._ResourcePayload(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNResourceQuote2ᚕᚖbillingᚋgraphᚋmodelᚐResourceQuoteᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ResourceQuote) graphql.Marshaler {
@@ -33218,6 +35331,11 @@ func (ec *executionContext) marshalNRole2billingᚋgraphᚋmodelᚐRole(ctx cont
 	return v
 }
 
+func (ec *executionContext) unmarshalNSetAutoRenewInput2billingᚋgraphᚋmodelᚐSetAutoRenewInput(ctx context.Context, v any) (model.SetAutoRenewInput, error) {
+	res, err := ec.unmarshalInputSetAutoRenewInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNStartLinkAccountInput2billingᚋgraphᚋmodelᚐStartLinkAccountInput(ctx context.Context, v any) (model.StartLinkAccountInput, error) {
 	res, err := ec.unmarshalInputStartLinkAccountInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -33253,6 +35371,53 @@ func (ec *executionContext) unmarshalNTime2timeᚐTime(ctx context.Context, v an
 func (ec *executionContext) marshalNTime2timeᚐTime(ctx context.Context, sel ast.SelectionSet, v time.Time) graphql.Marshaler {
 	_ = sel
 	res := graphql.MarshalTime(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "Time!")
+	}
+	return res
+}
+
+func (ec *executionContext) unmarshalNTime2ᚕᚖtimeᚐTimeᚄ(ctx context.Context, v any) ([]*time.Time, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*time.Time, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNTime2ᚖtimeᚐTime(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNTime2ᚕᚖtimeᚐTimeᚄ(ctx context.Context, sel ast.SelectionSet, v []*time.Time) graphql.Marshaler {
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNTime2ᚖtimeᚐTime(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNTime2ᚖtimeᚐTime(ctx context.Context, v any) (*time.Time, error) {
+	res, err := graphql.UnmarshalTime(v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNTime2ᚖtimeᚐTime(ctx context.Context, sel ast.SelectionSet, v *time.Time) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Time!")
+		return graphql.Null
+	}
+	_ = sel
+	res := graphql.MarshalTime(*v)
 	if res == graphql.Null {
 		graphql.AddInvalidNullFromMarshaler(ctx, "Time!")
 	}
@@ -33718,6 +35883,22 @@ func (ec *executionContext) unmarshalOAuditLogWhereInput2ᚖbillingᚋentᚐAudi
 	}
 	res, err := ec.unmarshalInputAuditLogWhereInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOBillingStatus2ᚖbillingᚋgraphᚋmodelᚐBillingStatus(ctx context.Context, v any) (*model.BillingStatus, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.BillingStatus)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOBillingStatus2ᚖbillingᚋgraphᚋmodelᚐBillingStatus(ctx context.Context, sel ast.SelectionSet, v *model.BillingStatus) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
 }
 
 func (ec *executionContext) unmarshalOBoolean2bool(ctx context.Context, v any) (bool, error) {

@@ -89,6 +89,19 @@ type DeactivateCouponInput struct {
 	Reason string   `json:"reason"`
 }
 
+type DeleteResourceInput struct {
+	IdempotencyKey string   `json:"idempotencyKey"`
+	ResourceID     pulid.ID `json:"resourceId"`
+}
+
+type DeleteResourcePayload struct {
+	Resource *ent.Resource `json:"resource,omitempty"`
+	// What went back to credit.
+	Refunded   *money.Amount `json:"refunded,omitempty"`
+	Replayed   bool          `json:"replayed"`
+	UserErrors []*UserError  `json:"userErrors"`
+}
+
 type MarkNotificationsReadInput struct {
 	// At most 100 ids; unknown and already read ids are ignored.
 	Ids []pulid.ID `json:"ids"`
@@ -162,6 +175,25 @@ type QuotePayload struct {
 	UserErrors []*UserError `json:"userErrors"`
 }
 
+type RecoverResourceInput struct {
+	IdempotencyKey  string         `json:"idempotencyKey"`
+	ResourceID      pulid.ID       `json:"resourceId"`
+	Months          int            `json:"months"`
+	PaymentMethod   payment.Method `json:"paymentMethod"`
+	ReturnURL       *string        `json:"returnUrl,omitempty"`
+	LinkedAccountID *pulid.ID      `json:"linkedAccountId,omitempty"`
+}
+
+type RenewResourcesInput struct {
+	IdempotencyKey string     `json:"idempotencyKey"`
+	ResourceIds    []pulid.ID `json:"resourceIds"`
+	// One of each product's allowed periods.
+	Months          int            `json:"months"`
+	PaymentMethod   payment.Method `json:"paymentMethod"`
+	ReturnURL       *string        `json:"returnUrl,omitempty"`
+	LinkedAccountID *pulid.ID      `json:"linkedAccountId,omitempty"`
+}
+
 type ReportProvisioningInput struct {
 	ResourceID  pulid.ID `json:"resourceId"`
 	Succeeded   bool     `json:"succeeded"`
@@ -170,6 +202,42 @@ type ReportProvisioningInput struct {
 }
 
 type ReportProvisioningPayload struct {
+	Resource   *ent.Resource `json:"resource,omitempty"`
+	UserErrors []*UserError  `json:"userErrors"`
+}
+
+type ResizeResourceInput struct {
+	IdempotencyKey string   `json:"idempotencyKey"`
+	ResourceID     pulid.ID `json:"resourceId"`
+	// New plan (id or code) of the same product; omit to change quantities only.
+	Plan       *string                   `json:"plan,omitempty"`
+	Quantities []*ComponentQuantityInput `json:"quantities,omitempty"`
+	// Pays a positive difference.
+	PaymentMethod   *payment.Method `json:"paymentMethod,omitempty"`
+	ReturnURL       *string         `json:"returnUrl,omitempty"`
+	LinkedAccountID *pulid.ID       `json:"linkedAccountId,omitempty"`
+}
+
+type ResizeResourcePayload struct {
+	Resource *ent.Resource `json:"resource,omitempty"`
+	// The order paying a positive difference (null when nothing was due).
+	Order       *ent.Order    `json:"order,omitempty"`
+	Payment     *ent.Payment  `json:"payment,omitempty"`
+	RedirectURL *string       `json:"redirectUrl,omitempty"`
+	Invoice     *ent.Invoice  `json:"invoice,omitempty"`
+	OldValue    *money.Amount `json:"oldValue,omitempty"`
+	NewValue    *money.Amount `json:"newValue,omitempty"`
+	Difference  *money.Amount `json:"difference,omitempty"`
+	Refunded    *money.Amount `json:"refunded,omitempty"`
+	Replayed    bool          `json:"replayed"`
+	UserErrors  []*UserError  `json:"userErrors"`
+}
+
+type ResourceIDInput struct {
+	ResourceID pulid.ID `json:"resourceId"`
+}
+
+type ResourcePayload struct {
 	Resource   *ent.Resource `json:"resource,omitempty"`
 	UserErrors []*UserError  `json:"userErrors"`
 }
@@ -189,6 +257,13 @@ type ResourceQuote struct {
 	Total       money.Amount `json:"total"`
 	Vat         money.Amount `json:"vat"`
 	PreTax      money.Amount `json:"preTax"`
+}
+
+type SetAutoRenewInput struct {
+	ResourceID pulid.ID `json:"resourceId"`
+	Enabled    bool     `json:"enabled"`
+	// Period of each renewal in months (kept when omitted).
+	Months *int `json:"months,omitempty"`
 }
 
 type StartLinkAccountInput struct {
@@ -244,6 +319,70 @@ type Viewer struct {
 	Role    Role   `json:"role"`
 	// The caller's account (customers and read-only members).
 	Account *ent.Account `json:"account,omitempty"`
+}
+
+// How close a resource is to the end of its paid period.
+type BillingStatus string
+
+const (
+	// More than 15 days left.
+	BillingStatusGood BillingStatus = "GOOD"
+	// 5 to 15 days left.
+	BillingStatusWarning BillingStatus = "WARNING"
+	// Less than 5 days left.
+	BillingStatusAlert BillingStatus = "ALERT"
+	// Past the end of the paid period.
+	BillingStatusExpired BillingStatus = "EXPIRED"
+)
+
+var AllBillingStatus = []BillingStatus{
+	BillingStatusGood,
+	BillingStatusWarning,
+	BillingStatusAlert,
+	BillingStatusExpired,
+}
+
+func (e BillingStatus) IsValid() bool {
+	switch e {
+	case BillingStatusGood, BillingStatusWarning, BillingStatusAlert, BillingStatusExpired:
+		return true
+	}
+	return false
+}
+
+func (e BillingStatus) String() string {
+	return string(e)
+}
+
+func (e *BillingStatus) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = BillingStatus(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid BillingStatus", str)
+	}
+	return nil
+}
+
+func (e BillingStatus) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *BillingStatus) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e BillingStatus) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
 }
 
 type Role string

@@ -28,6 +28,7 @@ import (
 	"billing/internal/invoicing"
 	"billing/internal/jobs"
 	"billing/internal/ledger"
+	"billing/internal/lifecycle"
 	"billing/internal/notify"
 	"billing/internal/provision"
 	"billing/internal/server"
@@ -79,6 +80,7 @@ type App struct {
 	Coupons   *coupon.Service
 	Checkout  *checkout.Service
 	Notify    *notify.Service
+	Lifecycle *lifecycle.Service
 	Gateway   gateway.Gateway
 	Sandbox   *sandbox.Sandbox     // nil unless Options.Sandbox
 	Simulator *provision.Simulator // nil with the external provisioner
@@ -103,6 +105,13 @@ func New(ctx context.Context, o Options) (*App, error) {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Location == nil {
+		loc, err := time.LoadLocation("Asia/Ho_Chi_Minh") // the default billing zone
+		if err != nil {
+			return nil, err
+		}
+		o.Location = loc
 	}
 	issuer, err := auth.NewIssuer(o.Secret, o.Clock.Now)
 	if err != nil {
@@ -160,9 +169,13 @@ func New(ctx context.Context, o Options) (*App, error) {
 		Location: o.Location, PaymentExpiry: o.PaymentExpiry, PublicURL: public, Logger: o.Logger,
 	})
 
+	a.Lifecycle = lifecycle.New(lifecycle.Config{
+		DB: o.DB, Checkout: a.Checkout, Ledger: a.Ledger, Outbox: a.Bus.Outbox, Clock: o.Clock, Logger: o.Logger,
+	})
+
 	resolver := &graph.Resolver{
 		DB: o.DB, Ledger: a.Ledger, Coupons: a.Coupons, Checkout: a.Checkout, Notify: a.Notify, Hub: a.Bus.Hub,
-		Clock: o.Clock, Logger: o.Logger,
+		Lifecycle: a.Lifecycle, Location: o.Location, Clock: o.Clock, Logger: o.Logger,
 	}
 	routes := map[string]http.Handler{
 		"/gateway/vnpay/ipn":                gateway.IPNHandler(a.Gateway, a.Checkout.ApplyGatewayCallback, o.Logger),
