@@ -31,5 +31,10 @@ lint: ## go vet and staticcheck
 	$(GO) vet ./...
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
 
-bench: ## Run the benchmarks (PostgreSQL ones need BILLING_TEST_DATABASE_URL)
+bench: ## Run the Go benchmarks, then the checkout benchmark on PostgreSQL (PG_URL) when one is reachable
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+	@if $(GO) run ./scripts/pgcheck '$(PG_URL)' 2>/dev/null; then \
+		$(GO) run ./internal/bench/checkout -database-url '$(PG_URL)'; \
+	else \
+		echo "!! checkout benchmark skipped: no PostgreSQL reachable at $(PG_URL)"; \
+	fi

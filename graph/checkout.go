@@ -6,6 +6,7 @@ import (
 
 	"billing/ent"
 	"billing/ent/orderitem"
+	"billing/ent/outboxevent"
 	"billing/ent/payment"
 	"billing/graph/model"
 	"billing/internal/checkout"
@@ -81,7 +82,23 @@ func (r *Resolver) paymentEvents(ctx context.Context, id pulid.ID) (<-chan *mode
 		return nil, fault.New(fault.NotFound, "not found", "id")
 	}
 	// Subscribe before reading the current state so no change is missed.
+	// Events of one payment are written under its row lock, so their ids
+	// grow with commit order: the highest id already committed, read
+	// before the payment, marks what the first message already shows.
+	// Events up to it may still arrive (the listener delivers after
+	// commit) and are dropped, so the stream never goes back in time.
 	sub := r.Hub.SubscribeTopic(events.TopicPayment, "", string(id), 256)
+	var seen int64
+	last, err := r.DB.Client.OutboxEvent.Query().
+		Where(outboxevent.Topic(events.TopicPayment), outboxevent.SubjectID(string(id))).
+		Order(ent.Desc(outboxevent.FieldID)).First(ctx)
+	switch {
+	case err == nil:
+		seen = last.ID
+	case !ent.IsNotFound(err):
+		sub.Close()
+		return nil, err
+	}
 	p, err := r.DB.Client.Payment.Get(ctx, id)
 	if err != nil {
 		sub.Close()
@@ -117,6 +134,9 @@ func (r *Resolver) paymentEvents(ctx context.Context, id pulid.ID) (<-chan *mode
 			case ev, ok := <-sub.C:
 				if !ok {
 					return // dropped as too slow: the client resubscribes
+				}
+				if ev.ID <= seen {
+					continue // already reflected in the first message
 				}
 				var pe checkout.PaymentEvent
 				if err := ev.Decode(&pe); err != nil {

@@ -9,6 +9,7 @@ import (
 	"billing/ent"
 	"billing/ent/invoice"
 	"billing/ent/ledgerentry"
+	"billing/ent/linkedaccount"
 	"billing/ent/resource"
 	"billing/ent/wallet"
 	"billing/graph/generated"
@@ -47,6 +48,13 @@ func (r *accountResolver) CreditHistory(ctx context.Context, obj *ent.Account, a
 // UnreadNotifications is the resolver for the unreadNotifications field.
 func (r *accountResolver) UnreadNotifications(ctx context.Context, obj *ent.Account) (int, error) {
 	return r.Notify.UnreadCount(ctx, obj.ID)
+}
+
+// LinkedAccounts is the resolver for the linkedAccounts field.
+func (r *accountResolver) LinkedAccounts(ctx context.Context, obj *ent.Account) ([]*ent.LinkedAccount, error) {
+	return r.DB.Client.LinkedAccount.Query().
+		Where(linkedaccount.AccountID(obj.ID), linkedaccount.Active(true)).
+		Order(ent.Asc(linkedaccount.FieldCreatedAt)).All(ctx)
 }
 
 // Usage is the resolver for the usage field.

@@ -69,6 +69,7 @@ type ComplexityRoot struct {
 		Email               func(childComplexity int) int
 		ID                  func(childComplexity int) int
 		Invoices            func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.InvoiceOrder, where *ent.InvoiceWhereInput) int
+		LinkedAccounts      func(childComplexity int) int
 		Name                func(childComplexity int) int
 		Notifications       func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.NotificationOrder, where *ent.NotificationWhereInput) int
 		Orders              func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.OrderOrder, where *ent.OrderWhereInput) int
@@ -718,6 +719,7 @@ type ComplexityRoot struct {
 type AccountResolver interface {
 	CreditHistory(ctx context.Context, obj *ent.Account, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, where *ent.LedgerEntryWhereInput) (*ent.LedgerEntryConnection, error)
 	UnreadNotifications(ctx context.Context, obj *ent.Account) (int, error)
+	LinkedAccounts(ctx context.Context, obj *ent.Account) ([]*ent.LinkedAccount, error)
 }
 type CouponResolver interface {
 	Usage(ctx context.Context, obj *ent.Coupon) (*model.CouponUsage, error)
@@ -844,6 +846,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Account.Invoices(childComplexity, args["after"].(*entgql.Cursor[pulid.ID]), args["first"].(*int), args["before"].(*entgql.Cursor[pulid.ID]), args["last"].(*int), args["orderBy"].([]*ent.InvoiceOrder), args["where"].(*ent.InvoiceWhereInput)), true
+	case "Account.linkedAccounts":
+		if e.ComplexityRoot.Account.LinkedAccounts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Account.LinkedAccounts(childComplexity), true
 	case "Account.name":
 		if e.ComplexityRoot.Account.Name == nil {
 			break
@@ -7061,6 +7069,11 @@ extend type Mutation {
   startResource(input: ResourceIdInput!): ResourcePayload!
   setAutoRenew(input: SetAutoRenewInput!): ResourcePayload!
 }
+
+extend type Account {
+  "Payment accounts linked through the gateway (token kept server-side; only a masked label is shown)."
+  linkedAccounts: [LinkedAccount!]!
+}
 `, BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
@@ -7103,6 +7116,8 @@ func (ec *executionContext) childFields_Account(ctx context.Context, field graph
 		return ec.fieldContext_Account_creditHistory(ctx, field)
 	case "unreadNotifications":
 		return ec.fieldContext_Account_unreadNotifications(ctx, field)
+	case "linkedAccounts":
+		return ec.fieldContext_Account_linkedAccounts(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Account", field.Name)
 }
@@ -7495,6 +7510,26 @@ func (ec *executionContext) childFields_LedgerEntryEdge(ctx context.Context, fie
 		return ec.fieldContext_LedgerEntryEdge_cursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type LedgerEntryEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_LinkedAccount(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_LinkedAccount_id(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_LinkedAccount_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_LinkedAccount_updatedAt(ctx, field)
+	case "accountID":
+		return ec.fieldContext_LinkedAccount_accountID(ctx, field)
+	case "gateway":
+		return ec.fieldContext_LinkedAccount_gateway(ctx, field)
+	case "label":
+		return ec.fieldContext_LinkedAccount_label(ctx, field)
+	case "active":
+		return ec.fieldContext_LinkedAccount_active(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type LinkedAccount", field.Name)
 }
 
 func (ec *executionContext) childFields_MarkNotificationsReadPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -10182,6 +10217,38 @@ func (ec *executionContext) _Account_unreadNotifications(ctx context.Context, fi
 }
 func (ec *executionContext) fieldContext_Account_unreadNotifications(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Account", field, true, true, "Int")
+}
+
+func (ec *executionContext) _Account_linkedAccounts(ctx context.Context, field graphql.CollectedField, obj *ent.Account) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Account_linkedAccounts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Account().LinkedAccounts(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.LinkedAccount) graphql.Marshaler {
+			return ec.marshalNLinkedAccount2ᚕᚖbillingᚋentᚐLinkedAccountᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Account_linkedAccounts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Account",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LinkedAccount(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _AccountConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.AccountConnection) (ret graphql.Marshaler) {
@@ -29710,6 +29777,12 @@ func (ec *executionContext) _Account(ctx context.Context, sel ast.SelectionSet, 
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Account_unreadNotifications(ctx, field, obj)
 				})
+		case "linkedAccounts":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Account_linkedAccounts(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -34709,6 +34782,30 @@ func (ec *executionContext) marshalNLedgerEntryOrderField2ᚖbillingᚋentᚐLed
 func (ec *executionContext) unmarshalNLedgerEntryWhereInput2ᚖbillingᚋentᚐLedgerEntryWhereInput(ctx context.Context, v any) (*ent.LedgerEntryWhereInput, error) {
 	res, err := ec.unmarshalInputLedgerEntryWhereInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNLinkedAccount2ᚕᚖbillingᚋentᚐLinkedAccountᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.LinkedAccount) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNLinkedAccount2ᚖbillingᚋentᚐLinkedAccount(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNLinkedAccount2ᚖbillingᚋentᚐLinkedAccount(ctx context.Context, sel ast.SelectionSet, v *ent.LinkedAccount) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "LinkedAccount!")
+		return graphql.Null
+	}
+	return ec._LinkedAccount(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNLinkedAccountOrderField2ᚖbillingᚋentᚐLinkedAccountOrderField(ctx context.Context, v any) (*ent.LinkedAccountOrderField, error) {

@@ -113,7 +113,9 @@ func TestLifecycleOverGraphQL(t *testing.T) {
 	var h struct {
 		Viewer struct {
 			Account struct {
-				CreditHistory struct{ Edges []struct{ Node struct{ Kind, Amount string } } }
+				CreditHistory struct {
+					Edges []struct{ Node struct{ Kind, Amount string } }
+				}
 			}
 		}
 	}

@@ -1,0 +1,189 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"fmt"
+	"sync/atomic"
+
+	entsql "entgo.io/ent/dialect/sql"
+
+	"github.com/lib/pq"
+
+	"billing/ent"
+	"billing/internal/store"
+
+	"entgo.io/ent/dialect"
+)
+
+// roundTrips counts what the service's connection pool asks of
+// PostgreSQL, to explain the database's commit count: every transaction
+// block ends in one COMMIT (or ROLLBACK), and every statement sent outside
+// one is a transaction of its own that PostgreSQL also counts as a commit.
+//
+// lib/pq (without binary_parameters, which the schema's jsonb columns rule
+// out) sends a statement with parameters as two exchanges: Parse/Describe
+// /Sync to learn the parameter types, then Bind/Execute/Sync. Outside a
+// block each Sync ends a transaction, so such a statement counts twice in
+// xact_commit; inside a block it costs two round trips and no commit.
+type roundTrips struct {
+	txCommits, txRollbacks atomic.Int64 // BEGIN … COMMIT / ROLLBACK blocks
+	txStatements, txArgs   atomic.Int64 // statements inside them, those with parameters
+	autocommit, autoArgs   atomic.Int64 // statements outside any block, those with parameters
+}
+
+type tripSnapshot struct {
+	txCommits, txRollbacks, txStatements, txArgs, autocommit, autoArgs int64
+}
+
+func (r *roundTrips) snapshot() tripSnapshot {
+	return tripSnapshot{r.txCommits.Load(), r.txRollbacks.Load(), r.txStatements.Load(), r.txArgs.Load(),
+		r.autocommit.Load(), r.autoArgs.Load()}
+}
+
+func (s tripSnapshot) sub(o tripSnapshot) tripSnapshot {
+	return tripSnapshot{s.txCommits - o.txCommits, s.txRollbacks - o.txRollbacks, s.txStatements - o.txStatements,
+		s.txArgs - o.txArgs, s.autocommit - o.autocommit, s.autoArgs - o.autoArgs}
+}
+
+// exchanges is the number of client-server round trips the counted
+// statements took with lib/pq's default protocol: BEGIN and COMMIT or
+// ROLLBACK, one per statement, one more per statement with parameters.
+func (s tripSnapshot) exchanges() int64 {
+	return 2*(s.txCommits+s.txRollbacks) + s.txStatements + s.txArgs + s.autocommit + s.autoArgs
+}
+
+// openCounted opens PostgreSQL like store.OpenPostgres (same driver and
+// pool limits) through a driver that counts round trips into r.
+func openCounted(ctx context.Context, databaseURL string, r *roundTrips) (*store.DB, error) {
+	connector, err := pq.NewConnector(databaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("open postgres: %w", err)
+	}
+	db := sql.OpenDB(&countingConnector{inner: connector, trips: r})
+	// The same pool as store.OpenPostgres.
+	db.SetMaxOpenConns(40)
+	db.SetMaxIdleConns(40)
+	if err := db.PingContext(ctx); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("open postgres: %w", err)
+	}
+	drv := entsql.OpenDB(dialect.Postgres, db)
+	return &store.DB{Client: ent.NewClient(ent.Driver(drv)), SQL: db, Dialect: dialect.Postgres}, nil
+}
+
+type countingConnector struct {
+	inner driver.Connector
+	trips *roundTrips
+}
+
+func (c *countingConnector) Connect(ctx context.Context) (driver.Conn, error) {
+	conn, err := c.inner.Connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &countingConn{Conn: conn, trips: c.trips}, nil
+}
+
+func (c *countingConnector) Driver() driver.Driver { return c.inner.Driver() }
+
+// countingConn forwards to a lib/pq connection, which implements every
+// optional interface used here. database/sql uses one connection for a
+// whole transaction, so inTx is this connection's state.
+type countingConn struct {
+	driver.Conn
+	trips *roundTrips
+	inTx  bool
+}
+
+func (c *countingConn) statement(args int) {
+	switch {
+	case c.inTx:
+		c.trips.txStatements.Add(1)
+		if args > 0 {
+			c.trips.txArgs.Add(1)
+		}
+	default:
+		c.trips.autocommit.Add(1)
+		if args > 0 {
+			c.trips.autoArgs.Add(1)
+		}
+	}
+}
+
+func (c *countingConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+	tx, err := c.Conn.(driver.ConnBeginTx).BeginTx(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	c.inTx = true
+	return &countingTx{Tx: tx, conn: c}, nil
+}
+
+func (c *countingConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	c.statement(len(args))
+	return c.Conn.(driver.QueryerContext).QueryContext(ctx, query, args)
+}
+
+func (c *countingConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	c.statement(len(args))
+	return c.Conn.(driver.ExecerContext).ExecContext(ctx, query, args)
+}
+
+func (c *countingConn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
+	st, err := c.Conn.(driver.ConnPrepareContext).PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return &countingStmt{Stmt: st, conn: c}, nil
+}
+
+func (c *countingConn) Ping(ctx context.Context) error { return c.Conn.(driver.Pinger).Ping(ctx) }
+
+func (c *countingConn) ResetSession(ctx context.Context) error {
+	return c.Conn.(driver.SessionResetter).ResetSession(ctx)
+}
+
+func (c *countingConn) IsValid() bool { return c.Conn.(driver.Validator).IsValid() }
+
+func (c *countingConn) CheckNamedValue(nv *driver.NamedValue) error {
+	return c.Conn.(driver.NamedValueChecker).CheckNamedValue(nv)
+}
+
+type countingTx struct {
+	driver.Tx
+	conn *countingConn
+}
+
+func (t *countingTx) Commit() error {
+	t.conn.inTx = false
+	err := t.Tx.Commit()
+	if err == nil {
+		t.conn.trips.txCommits.Add(1)
+	} else {
+		t.conn.trips.txRollbacks.Add(1)
+	}
+	return err
+}
+
+func (t *countingTx) Rollback() error {
+	t.conn.inTx = false
+	t.conn.trips.txRollbacks.Add(1)
+	return t.Tx.Rollback()
+}
+
+type countingStmt struct {
+	driver.Stmt
+	conn *countingConn
+}
+
+func (s *countingStmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
+	s.conn.statement(0) // prepared: no Describe exchange per execution
+	return s.Stmt.(driver.StmtExecContext).ExecContext(ctx, args)
+}
+
+func (s *countingStmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
+	s.conn.statement(0)
+	return s.Stmt.(driver.StmtQueryContext).QueryContext(ctx, args)
+}
