@@ -31,10 +31,11 @@ lint: ## go vet and staticcheck
 	$(GO) vet ./...
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
 
-bench: ## Run the Go benchmarks, then the checkout benchmark on PostgreSQL (PG_URL) when one is reachable
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+bench: ## Run the Go benchmarks (on PostgreSQL when PG_URL is reachable) and the checkout load test against pgbench
 	@if $(GO) run ./scripts/pgcheck '$(PG_URL)' 2>/dev/null; then \
+		BILLING_TEST_DATABASE_URL='$(PG_URL)' $(GO) test -run '^$$' -bench . -benchmem ./... && \
 		$(GO) run ./internal/bench/checkout -database-url '$(PG_URL)'; \
 	else \
-		echo "!! checkout benchmark skipped: no PostgreSQL reachable at $(PG_URL)"; \
+		echo "!! no PostgreSQL reachable at $(PG_URL): Go benchmarks on SQLite only, checkout load test skipped"; \
+		$(GO) test -run '^$$' -bench . -benchmem ./...; \
 	fi
