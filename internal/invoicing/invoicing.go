@@ -48,6 +48,9 @@ func (s *Service) Location() *time.Location { return s.loc }
 // PrepaidInput describes a prepaid invoice: a resource's action, already
 // paid, with the lines of its quote.
 type PrepaidInput struct {
+	// ID is the invoice's id when the caller made it up front (to record
+	// it elsewhere before taking the invoice number); empty: a new one.
+	ID pulid.ID
 	// AccountID owns the invoice.
 	AccountID pulid.ID
 	// ResourceID, ProductID and OrderID say what was bought and how.
@@ -138,6 +141,9 @@ func (s *Service) CreatePrepaid(ctx context.Context, tx *ent.Tx, in PrepaidInput
 	if in.OrderID != "" {
 		create.SetOrderID(in.OrderID)
 	}
+	if in.ID != "" {
+		create.SetID(in.ID)
+	}
 	inv, err := create.Save(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("create invoice %s for %s: %w", code, in.ResourceID, err)
@@ -177,36 +183,9 @@ func (s *Service) CreatePrepaid(ctx context.Context, tx *ent.Tx, in PrepaidInput
 // its number back: the codes that exist are gapless. Take the code as late
 // as possible in a transaction: the row stays locked until it ends.
 func (s *Service) NextCode(ctx context.Context, tx *ent.Tx, at time.Time) (string, error) {
-	prefix := "INV-" + at.In(s.loc).Format("200601")
-	// The month's row is created on first use; ON CONFLICT keeps two
-	// first invoices of a month from failing on each other.
-	if _, err := tx.ExecContext(ctx,
-		`INSERT INTO invoice_sequences (id, last_value) VALUES ($1, 0) ON CONFLICT (id) DO NOTHING`, prefix); err != nil {
-		return "", fmt.Errorf("invoice number %s: create sequence: %w", prefix, err)
-	}
-	rows, err := tx.QueryContext(ctx,
-		`UPDATE invoice_sequences SET last_value = last_value + 1 WHERE id = $1 RETURNING last_value`, prefix)
+	n, prefix, err := s.reserve(ctx, tx, at, 1)
 	if err != nil {
-		return "", fmt.Errorf("invoice number %s: %w", prefix, err)
-	}
-	var n int64
-	found := false
-	for rows.Next() {
-		if err := rows.Scan(&n); err != nil {
-			_ = rows.Close()
-			return "", fmt.Errorf("invoice number %s: %w", prefix, err)
-		}
-		found = true
-	}
-	// Close before the next statement on the connection.
-	if err := rows.Close(); err != nil {
-		return "", fmt.Errorf("invoice number %s: %w", prefix, err)
-	}
-	if err := rows.Err(); err != nil {
-		return "", fmt.Errorf("invoice number %s: %w", prefix, err)
-	}
-	if !found {
-		return "", fmt.Errorf("invoice number %s: sequence row missing", prefix)
+		return "", err
 	}
 	return fmt.Sprintf("%s-%06d", prefix, n), nil
 }
