@@ -449,7 +449,7 @@ func (s *Service) placeActions(ctx context.Context, tx *ent.Tx, accountID pulid.
 	if err := tx.OrderItem.CreateBulk(items...).Exec(ctx); err != nil {
 		return placed{}, fmt.Errorf("create order items: %w", err)
 	}
-	p, err := s.createPayment(ctx, tx, accountID, o.ID, pay.method, total, pay.returnURL, key, now)
+	p, err := s.createPayment(ctx, tx, pulid.New("pay"), accountID, o.ID, pay.method, total, pay.returnURL, key, now)
 	if err != nil {
 		return placed{}, err
 	}

@@ -15,11 +15,13 @@ import (
 	"billing/ent/orderitem"
 	"billing/ent/payment"
 	"billing/ent/resource"
+	"billing/internal/auth"
 	"billing/internal/catalog"
 	"billing/internal/fault"
 	"billing/internal/idempotency"
 	"billing/internal/ledger"
 	"billing/internal/money"
+	"billing/internal/provision"
 	"billing/internal/pulid"
 )
 
@@ -123,19 +125,41 @@ func (s *Service) PlaceOrder(ctx context.Context, in PlaceOrderInput) (*OrderRes
 		Method: in.Method, ReturnURL: returnURL, LinkedAccountID: in.LinkedAccountID,
 	}
 	now := s.now()
+	// The ids are made up front, so the idempotency record is written with
+	// its result in its first statement (idempotency.Expect).
+	ids := placed{OrderID: pulid.New("ord"), PaymentID: pulid.New("pay")}
+	var fresh *freshOrder
 	rec, replayed, err := idempotency.Do(ctx, s.db, a.scope(), in.IdempotencyKey, PlaceOrderOperation, req,
 		func(ctx context.Context, tx *ent.Tx) (placed, error) {
-			return s.placeOrder(ctx, tx, req, in.IdempotencyKey, now)
-		}, idempotency.At(now))
+			f, err := s.placeOrder(ctx, tx, req, in.IdempotencyKey, ids, now)
+			fresh = f
+			return ids, err
+		}, idempotency.At(now), idempotency.Expect(ids))
 	if err != nil {
 		return nil, fmt.Errorf("place order: %w", err)
 	}
-	if !replayed || in.Method != payment.MethodLINKED_ACCOUNT {
+	switch {
+	case !replayed && fresh != nil && fresh.paid:
+		// Paid from credit in the transaction that just committed: its
+		// resources go to the provisioner as that transaction wrote them,
+		// without reading them back.
+		s.provision(auth.SystemContext(context.WithoutCancel(ctx)), fresh.requests)
+	case !replayed || in.Method != payment.MethodLINKED_ACCOUNT:
 		// A replay never charges a token again: whether the first call's
 		// charge reached the gateway is for ReconcileUnknown to find out.
 		s.advance(ctx, rec.PaymentID, in.IPAddr, !replayed)
 	}
 	return s.orderResult(ctx, rec, replayed)
+}
+
+// freshOrder is what PlaceOrder's transaction knows about the order it
+// wrote, for the steps after its commit.
+type freshOrder struct {
+	// paid is set when the payment succeeded in the transaction (CREDIT).
+	paid bool
+	// requests hands the order's resources to the provisioner, in quote
+	// order (what provisionRequests would read back).
+	requests []provision.Request
 }
 
 // orderResult reads the order and payment as they are now.
@@ -155,27 +179,42 @@ func (s *Service) orderResult(ctx context.Context, rec placed, replayed bool) (*
 	return res, nil
 }
 
-// placeOrder is PlaceOrder's transaction.
-func (s *Service) placeOrder(ctx context.Context, tx *ent.Tx, in placeRequest, key string, now time.Time) (placed, error) {
+// placeOrder is PlaceOrder's transaction; ids are the order's and the
+// payment's.
+//
+// CREDIT (with something to pay) is settled inside it, and its rows are
+// written in their final states at once — order PAID, items PROVISIONING,
+// payment SUCCEEDED with its credit part — instead of PENDING and then
+// updated, as collect and settlePaid do for the other methods: nothing
+// outside the transaction can see them in between, and a shortfall of
+// credit rolls all of it back. The rows, ledger entries and events are the
+// same as on the step-by-step path (see payNewFromCredit).
+func (s *Service) placeOrder(ctx context.Context, tx *ent.Tx, in placeRequest, key string, ids placed, now time.Time) (*freshOrder, error) {
 	acc, err := checkAccount(ctx, tx, in.AccountID)
 	if err != nil {
-		return placed{}, err
+		return nil, err
 	}
 	po, err := s.price(ctx, tx, acc.ID, in.Items, in.CouponCode)
 	if err != nil {
-		return placed{}, err
+		return nil, err
 	}
 	q := po.quote
 	var link *ent.LinkedAccount
 	if in.Method == payment.MethodLINKED_ACCOUNT {
 		if link, err = s.linkedAccount(ctx, tx, acc.ID, in.LinkedAccountID); err != nil {
-			return placed{}, err
+			return nil, err
 		}
+	}
+	paidNow := in.Method == payment.MethodCREDIT && q.Payable.IsPositive()
+	status, itemStatus := order.StatusPENDING, orderitem.StatusPENDING
+	if paidNow {
+		status, itemStatus = order.StatusPAID, orderitem.StatusPROVISIONING
 	}
 
 	oc := tx.Order.Create().
+		SetID(ids.OrderID).
 		SetAccountID(acc.ID).
-		SetStatus(order.StatusPENDING).
+		SetStatus(status).
 		SetSubtotal(q.Subtotal).
 		SetDiscount(q.Discount).
 		SetTotal(q.Payable).
@@ -185,36 +224,95 @@ func (s *Service) placeOrder(ctx context.Context, tx *ent.Tx, in placeRequest, k
 	if po.coupon != nil {
 		oc.SetCouponID(po.coupon.ID).SetCouponCode(po.coupon.Code)
 	}
-	o, err := oc.Save(ctx)
-	if err != nil {
-		return placed{}, fmt.Errorf("create order: %w", err)
+	if err := oc.Exec(ctx); err != nil {
+		return nil, fmt.Errorf("create order: %w", err)
 	}
-	if err := s.createResources(ctx, tx, acc.ID, o.ID, po, now); err != nil {
-		return placed{}, err
+	reqs, err := s.createResources(ctx, tx, acc.ID, ids.OrderID, po, itemStatus, now)
+	if err != nil {
+		return nil, err
 	}
 	// Coupon before wallet: the lock order of every checkout transaction.
 	if po.coupon != nil {
-		if err := s.coupons.Reserve(ctx, tx, po.coupon.ID, acc.ID, o.ID, q.Discount); err != nil {
-			return placed{}, err
+		if err := s.coupons.Reserve(ctx, tx, po.coupon.ID, acc.ID, ids.OrderID, q.Discount); err != nil {
+			return nil, err
 		}
 	}
+	if paidNow {
+		if err := s.payNewFromCredit(ctx, tx, acc.ID, ids, q.Payable, in.ReturnURL, key, po.coupon != nil, now); err != nil {
+			return nil, err
+		}
+		return &freshOrder{paid: true, requests: reqs}, nil
+	}
 
-	p, err := s.createPayment(ctx, tx, acc.ID, o.ID, in.Method, q.Payable, in.ReturnURL, key, now)
+	p, err := s.createPayment(ctx, tx, ids.PaymentID, acc.ID, ids.OrderID, in.Method, q.Payable, in.ReturnURL, key, now)
 	if err != nil {
-		return placed{}, err
+		return nil, err
 	}
 	if err := s.collect(ctx, tx, p, link, now); err != nil {
-		return placed{}, err
+		return nil, err
 	}
-	return placed{OrderID: o.ID, PaymentID: p.ID}, nil
+	return &freshOrder{}, nil
+}
+
+// payNewFromCredit writes the payment of a new order paid from credit, in
+// the order's transaction, as createPayment, collect and settlePaid would
+// leave it: SUCCEEDED with credit_amount = amount, the amount debited from
+// available credit (PURCHASE to REVENUE, fault.InsufficientCredit on
+// input.paymentMethod when short), the coupon redemption (if any)
+// consumed, and the same three events in the same order — created
+// (PENDING), the wallet's, SUCCEEDED (not final: the items wait for
+// provisioning). The caller wrote the order PAID and its items
+// PROVISIONING.
+func (s *Service) payNewFromCredit(ctx context.Context, tx *ent.Tx, accountID pulid.ID, ids placed, total money.Amount,
+	returnURL, key string, coupon bool, now time.Time) error {
+	pc := tx.Payment.Create().
+		SetID(ids.PaymentID).
+		SetAccountID(accountID).
+		SetOrderID(ids.OrderID).
+		SetPurpose(payment.PurposeORDER).
+		SetMethod(payment.MethodCREDIT).
+		SetStatus(payment.StatusSUCCEEDED).
+		SetAmount(total).
+		SetCreditAmount(total).
+		SetIdempotencyKey(key).
+		SetCreatedAt(now).
+		SetUpdatedAt(now)
+	if returnURL != "" {
+		pc.SetReturnURL(returnURL)
+	}
+	p, err := pc.Save(ctx)
+	if err != nil {
+		return fmt.Errorf("create payment: %w", err)
+	}
+	created := *p
+	created.Status, created.CreditAmount = payment.StatusPENDING, money.Zero
+	if err := s.emitFinal(ctx, tx, &created, now, PaymentEvent{}, false); err != nil {
+		return err
+	}
+	_, err = s.ledger.Debit(ctx, tx, ledger.Movement{
+		AccountID: accountID, Amount: total, Kind: ledgertransaction.KindPURCHASE, SkipWallet: true,
+		Memo: ledger.Memo{Description: "Order payment", Reference: string(p.ID), At: now},
+	})
+	if err != nil {
+		return withField(unfield(err), "input", "paymentMethod")
+	}
+	if err := s.emitFinal(ctx, tx, p, now, PaymentEvent{Previous: payment.StatusPENDING}, false); err != nil {
+		return err
+	}
+	if coupon {
+		if err := s.coupons.Consume(ctx, tx, ids.OrderID); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // createPayment creates the one PENDING payment of a new order and
 // appends its first event.
-func (s *Service) createPayment(ctx context.Context, tx *ent.Tx, accountID, orderID pulid.ID, method payment.Method,
+func (s *Service) createPayment(ctx context.Context, tx *ent.Tx, id, accountID, orderID pulid.ID, method payment.Method,
 	total money.Amount, returnURL, key string, now time.Time) (*ent.Payment, error) {
 	pc := tx.Payment.Create().
-		SetID(pulid.New("pay")).
+		SetID(id).
 		SetAccountID(accountID).
 		SetOrderID(orderID).
 		SetPurpose(payment.PurposeORDER).
@@ -238,11 +336,15 @@ func (s *Service) createPayment(ctx context.Context, tx *ent.Tx, accountID, orde
 }
 
 // createResources creates, in quote order, one PENDING resource and one
-// order item per resource of the quote, after checking that each
-// resource's invoice will be rebuilt exactly from what its item stores.
-func (s *Service) createResources(ctx context.Context, tx *ent.Tx, accountID, orderID pulid.ID, po *pricedOrder, now time.Time) error {
+// order item (in itemStatus) per resource of the quote, after checking
+// that each resource's invoice will be rebuilt exactly from what its item
+// stores. It returns the provisioning request of each resource, in that
+// order.
+func (s *Service) createResources(ctx context.Context, tx *ent.Tx, accountID, orderID pulid.ID, po *pricedOrder,
+	itemStatus orderitem.Status, now time.Time) ([]provision.Request, error) {
 	resources := make([]*ent.ResourceCreate, 0, len(po.quote.Resources))
 	items := make([]*ent.OrderItemCreate, 0, len(po.quote.Resources))
+	reqs := make([]provision.Request, 0, len(po.quote.Resources))
 	k := 0
 	for _, it := range po.items {
 		for range it.count {
@@ -250,10 +352,10 @@ func (s *Service) createResources(ctx context.Context, tx *ent.Tx, accountID, or
 			k++
 			rebuilt, err := resourceQuote(rq.ProductCode, rq.PlanCode, it.components, it.months, rq.CouponShare)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			if err := checkRebuild(rq, rebuilt); err != nil {
-				return err
+				return nil, err
 			}
 			// ULIDs from one process increase, so ids keep quote order.
 			resID := pulid.New("res")
@@ -286,18 +388,29 @@ func (s *Service) createResources(ctx context.Context, tx *ent.Tx, accountID, or
 				SetAmount(rq.Amount).
 				SetDiscount(rq.CouponShare).
 				SetTotal(rq.Payable).
-				SetStatus(orderitem.StatusPENDING).
+				SetStatus(itemStatus).
 				SetCreatedAt(now).
 				SetUpdatedAt(now))
+			reqs = append(reqs, provision.Request{
+				ResourceID:  resID,
+				AccountID:   accountID,
+				OrderID:     orderID,
+				ProductCode: it.plan.Edges.Product.Code,
+				PlanCode:    it.plan.Code,
+				Name:        resourceName(it.plan.Code, resID),
+				Components:  it.components,
+				Months:      it.months,
+				Position:    len(reqs),
+			})
 		}
 	}
 	if err := tx.Resource.CreateBulk(resources...).Exec(ctx); err != nil {
-		return fmt.Errorf("create resources: %w", err)
+		return nil, fmt.Errorf("create resources: %w", err)
 	}
 	if err := tx.OrderItem.CreateBulk(items...).Exec(ctx); err != nil {
-		return fmt.Errorf("create order items: %w", err)
+		return nil, fmt.Errorf("create order items: %w", err)
 	}
-	return nil
+	return reqs, nil
 }
 
 // resourceName is a new resource's display name: its plan and the end of

@@ -105,14 +105,20 @@ func (s *Service) transition(ctx context.Context, tx *ent.Tx, p *ent.Payment, to
 // emit appends the payment's event with its current status, computing
 // whether it is the last one.
 func (s *Service) emit(ctx context.Context, tx *ent.Tx, p *ent.Payment, now time.Time, ev PaymentEvent) error {
+	final, err := s.isFinal(ctx, tx, p)
+	if err != nil {
+		return err
+	}
+	return s.emitFinal(ctx, tx, p, now, ev, final)
+}
+
+// emitFinal is emit for a caller that knows whether the event is the last
+// one (what isFinal would answer), saving its query.
+func (s *Service) emitFinal(ctx context.Context, tx *ent.Tx, p *ent.Payment, now time.Time, ev PaymentEvent, final bool) error {
 	ev.PaymentID, ev.OrderID, ev.Purpose, ev.Status = p.ID, p.OrderID, p.Purpose, p.Status
 	ev.RefundedAmount = p.RefundedAmount
 	if p.Status == payment.StatusREQUIRES_ACTION && ev.RedirectURL == "" {
 		ev.RedirectURL = p.RedirectURL
-	}
-	final, err := s.isFinal(ctx, tx, p)
-	if err != nil {
-		return err
 	}
 	ev.Final = final
 	if err := s.outbox.Append(ctx, tx, events.TopicPayment, p.AccountID, string(p.ID), ev, now); err != nil {
@@ -125,23 +131,46 @@ func (s *Service) emit(ctx context.Context, tx *ent.Tx, p *ent.Payment, now time
 // was canceled or expired; or it succeeded and no resource of its order
 // waits for provisioning any more.
 func (s *Service) isFinal(ctx context.Context, tx *ent.Tx, p *ent.Payment) (bool, error) {
+	if final, settled := finalStatus(p); settled {
+		return final, nil
+	}
+	open, err := tx.OrderItem.Query().
+		Where(orderitem.OrderID(p.OrderID),
+			orderitem.StatusIn(orderitem.StatusPENDING, orderitem.StatusPROVISIONING)).
+		Exist(ctx)
+	if err != nil {
+		return false, fmt.Errorf("payment %s: read items: %w", p.ID, err)
+	}
+	return !open, nil
+}
+
+// isFinalWith is isFinal for a caller holding the current items of p's
+// order (read under the payment's lock, with this transaction's changes).
+func isFinalWith(p *ent.Payment, items []*ent.OrderItem) bool {
+	if final, settled := finalStatus(p); settled {
+		return final
+	}
+	for _, it := range items {
+		if it.Status == orderitem.StatusPENDING || it.Status == orderitem.StatusPROVISIONING {
+			return false
+		}
+	}
+	return true
+}
+
+// finalStatus answers isFinal when p's status alone decides (settled):
+// everything but a paid order payment, whose answer depends on its items.
+func finalStatus(p *ent.Payment) (final, settled bool) {
 	switch p.Status {
 	case payment.StatusFAILED, payment.StatusCANCELED, payment.StatusEXPIRED:
-		return true, nil
+		return true, true
 	case payment.StatusSUCCEEDED, payment.StatusPARTIALLY_REFUNDED, payment.StatusREFUNDED:
 		if p.OrderID == "" {
-			return true, nil
+			return true, true
 		}
-		open, err := tx.OrderItem.Query().
-			Where(orderitem.OrderID(p.OrderID),
-				orderitem.StatusIn(orderitem.StatusPENDING, orderitem.StatusPROVISIONING)).
-			Exist(ctx)
-		if err != nil {
-			return false, fmt.Errorf("payment %s: read items: %w", p.ID, err)
-		}
-		return !open, nil
+		return false, false
 	}
-	return false, nil
+	return false, true
 }
 
 // markCreated appends the first event of a new (PENDING) payment.

@@ -7,6 +7,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	entsql "entgo.io/ent/dialect/sql"
+
 	"billing/ent"
 	"billing/ent/invoice"
 	"billing/ent/ledgeraccount"
@@ -63,6 +65,12 @@ func (s *Service) provisionOrder(ctx context.Context, orderID pulid.ID) {
 		s.logger.ErrorContext(ctx, "checkout: prepare provisioning", "order", orderID, "error", err)
 		return
 	}
+	s.provision(ctx, reqs)
+}
+
+// provision hands the requests to the provisioner in order, acting as the
+// process itself (ctx: auth.SystemContext, not canceled with the request).
+func (s *Service) provision(ctx context.Context, reqs []provision.Request) {
 	for _, req := range reqs {
 		if err := s.prov.Provision(ctx, req, s.report); err != nil {
 			s.logger.ErrorContext(ctx, "checkout: provisioning not started", "resource", req.ResourceID, "error", err)
@@ -125,10 +133,10 @@ func (s *Service) provisionRequests(ctx context.Context, orderID pulid.ID) ([]pr
 // report is the provision.ReportFunc given to the provisioner: the
 // simulator reports as the process itself.
 func (s *Service) report(ctx context.Context, r provision.Result) error {
-	_, err := s.ReportProvisioning(auth.SystemContext(ctx), ReportInput{
+	// Nobody reads the resource back here: skip ReportProvisioning's read.
+	return s.reportProvisioning(auth.SystemContext(ctx), ReportInput{
 		ResourceID: r.ResourceID, Succeeded: r.Succeeded, ExternalRef: r.ExternalRef, Reason: r.Reason,
 	})
-	return err
 }
 
 // ReportProvisioning records a resource's provisioning result, once, in
@@ -149,41 +157,63 @@ func (s *Service) report(ctx context.Context, r provision.Result) error {
 // result for a resource already decided is a fault.InvalidState, as is a
 // report for a resource whose order is not paid.
 func (s *Service) ReportProvisioning(ctx context.Context, in ReportInput) (*ent.Resource, error) {
+	if err := s.reportProvisioning(ctx, in); err != nil {
+		return nil, err
+	}
+	r, err := s.db.Client.Resource.Get(ctx, in.ResourceID)
+	if err != nil {
+		return nil, fmt.Errorf("report provisioning of %s: read resource: %w", in.ResourceID, err)
+	}
+	return r, nil
+}
+
+// reportProvisioning is ReportProvisioning without reading the resource
+// back.
+//
+// Its transaction first locks the payment of the resource's order, found
+// through the resource's CREATE item in the same statement, then reads the
+// order's items once: under the payment's lock they cannot change, so the
+// item, whether the payment event is final and how the order ends all come
+// from that one read and this transaction's own changes. The invoice is
+// written last, so the month's invoice sequence row — which every
+// provisioning of the month needs — stays locked only for the invoice's
+// own statements and the commit.
+func (s *Service) reportProvisioning(ctx context.Context, in ReportInput) error {
 	v, ok := auth.FromContext(ctx)
 	if !ok {
-		return nil, fault.New(fault.Unauthenticated, "authentication required")
+		return fault.New(fault.Unauthenticated, "authentication required")
 	}
 	if !v.IsService() && !v.IsAdmin() && !v.IsSystem() {
-		return nil, fault.New(fault.Forbidden, "only product services report provisioning")
+		return fault.New(fault.Forbidden, "only product services report provisioning")
 	}
 	in.ExternalRef, in.Reason = strings.TrimSpace(in.ExternalRef), strings.TrimSpace(in.Reason)
 	if err := in.Validate(); err != nil {
-		return nil, err
+		return err
 	}
 	if !in.Succeeded && in.Reason == "" {
 		in.Reason = "the resource could not be created"
 	}
 	now := s.now()
 	err := store.WithTx(ctx, s.db.Client, func(tx *ent.Tx) error {
-		it, err := tx.OrderItem.Query().
-			Where(orderitem.ResourceID(in.ResourceID), orderitem.ActionEQ(orderitem.ActionCREATE)).
-			Only(ctx)
-		if ent.IsNotFound(err) {
-			return fault.New(fault.NotFound, "resource not found", "input", "resourceId")
-		}
+		p, err := s.lockPaymentOfResource(ctx, tx, in.ResourceID)
 		if err != nil {
-			return fmt.Errorf("read order item of %s: %w", in.ResourceID, err)
-		}
-		p, err := tx.Payment.Query().Where(payment.OrderID(it.OrderID)).Only(ctx)
-		if err != nil {
-			return fmt.Errorf("read payment of order %s: %w", it.OrderID, err)
-		}
-		if p, err = s.lockPayment(ctx, tx, p.ID); err != nil {
 			return err
 		}
-		// Read again under the lock: a concurrent report may have won.
-		if it, err = tx.OrderItem.Get(ctx, it.ID); err != nil {
-			return fmt.Errorf("read order item %s: %w", it.ID, err)
+		items, err := tx.OrderItem.Query().
+			Where(orderitem.OrderID(p.OrderID)).
+			Order(ent.Asc(orderitem.FieldID)).
+			All(ctx)
+		if err != nil {
+			return fmt.Errorf("read items of order %s: %w", p.OrderID, err)
+		}
+		var it *ent.OrderItem
+		for _, x := range items {
+			if x.ResourceID == in.ResourceID && x.Action == orderitem.ActionCREATE {
+				it = x
+			}
+		}
+		if it == nil {
+			return fault.New(fault.NotFound, "resource not found", "input", "resourceId")
 		}
 		switch it.Status {
 		case orderitem.StatusPROVISIONING:
@@ -204,27 +234,48 @@ func (s *Service) ReportProvisioning(ctx context.Context, in ReportInput) (*ent.
 			return fault.New(fault.InvalidState, "the resource's order is not paid", "input", "resourceId")
 		}
 		if in.Succeeded {
-			err = s.provisioned(ctx, tx, p, it, in, now)
-		} else {
-			err = s.provisionFailed(ctx, tx, p, it, in.Reason, now)
+			return s.provisioned(ctx, tx, p, it, items, in, now)
 		}
-		if err != nil {
+		if err := s.provisionFailed(ctx, tx, p, it, in.Reason, now); err != nil {
 			return err
 		}
 		return s.finishOrder(ctx, tx, it.OrderID, now)
 	})
 	if err != nil {
-		return nil, fmt.Errorf("report provisioning of %s: %w", in.ResourceID, err)
+		return fmt.Errorf("report provisioning of %s: %w", in.ResourceID, err)
 	}
-	r, err := s.db.Client.Resource.Get(ctx, in.ResourceID)
-	if err != nil {
-		return nil, fmt.Errorf("report provisioning of %s: read resource: %w", in.ResourceID, err)
-	}
-	return r, nil
+	return nil
 }
 
-// provisioned activates the resource and issues its paid CREATE invoice.
-func (s *Service) provisioned(ctx context.Context, tx *ent.Tx, p *ent.Payment, it *ent.OrderItem, in ReportInput, now time.Time) error {
+// lockPaymentOfResource takes the row lock of the payment of the order
+// that created the resource (lockPayment's lock, found by the resource
+// instead of the payment id). No such order is a fault.NotFound.
+func (s *Service) lockPaymentOfResource(ctx context.Context, tx *ent.Tx, resourceID pulid.ID) (*ent.Payment, error) {
+	q := tx.Payment.Query().Where(func(sel *entsql.Selector) {
+		sel.Where(entsql.In(sel.C(payment.FieldOrderID),
+			entsql.Select(orderitem.FieldOrderID).From(entsql.Table(orderitem.Table)).Where(entsql.And(
+				entsql.EQ(orderitem.FieldResourceID, string(resourceID)),
+				entsql.EQ(orderitem.FieldAction, string(orderitem.ActionCREATE)),
+			))))
+	})
+	if s.db.IsPostgres() {
+		q.ForUpdate()
+	}
+	p, err := q.Only(ctx)
+	if ent.IsNotFound(err) {
+		return nil, fault.New(fault.NotFound, "resource not found", "input", "resourceId")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("lock payment of resource %s: %w", resourceID, err)
+	}
+	return p, nil
+}
+
+// provisioned activates the resource, appends the payment's event, ends
+// the order when it was its last resource and issues the resource's paid
+// CREATE invoice — in that order, the invoice last. items are the order's
+// items as read under the payment's lock; it is one of them.
+func (s *Service) provisioned(ctx context.Context, tx *ent.Tx, p *ent.Payment, it *ent.OrderItem, items []*ent.OrderItem, in ReportInput, now time.Time) error {
 	if err := s.itemDone(ctx, tx, it, orderitem.StatusSUCCEEDED, "", now); err != nil {
 		return err
 	}
@@ -255,22 +306,26 @@ func (s *Service) provisioned(ctx context.Context, tx *ent.Tx, p *ent.Payment, i
 	if !rq.Payable.Equal(it.Total) {
 		return fmt.Errorf("resource %s: invoice total %s differs from the %s paid", r.ID, rq.Payable, it.Total)
 	}
-	if err := s.markProvisioned(ctx, tx, p, r.ID, true, "", now); err != nil {
+	// p was read under its lock in this transaction and has not changed
+	// since: it is the payment as it is now.
+	ok := true
+	if err := s.emitFinal(ctx, tx, p, now, PaymentEvent{ResourceID: r.ID, Provisioned: &ok}, isFinalWith(p, items)); err != nil {
+		return err
+	}
+	invID := pulid.New("inv")
+	ids := append(append([]string(nil), p.InvoiceIds...), string(invID))
+	if err := tx.Payment.Update().Where(payment.ID(p.ID)).SetInvoiceIds(ids).Exec(ctx); err != nil {
+		return fmt.Errorf("record invoice of payment %s: %w", p.ID, err)
+	}
+	if err := s.finishOrderWith(ctx, tx, it.OrderID, items, now); err != nil {
 		return err
 	}
 	// Last: the invoice number locks its month's sequence until commit.
-	inv, err := s.invoices.CreatePrepaid(ctx, tx, invoicing.PrepaidInput{
-		AccountID: r.AccountID, ResourceID: r.ID, ProductID: r.ProductID, OrderID: it.OrderID,
+	_, err = s.invoices.CreatePrepaid(ctx, tx, invoicing.PrepaidInput{
+		ID: invID, AccountID: r.AccountID, ResourceID: r.ID, ProductID: r.ProductID, OrderID: it.OrderID,
 		Action: invoice.ActionCREATE, Quote: rq, PeriodStart: start, PeriodEnd: end, IssuedAt: now,
 	})
-	if err != nil {
-		return err
-	}
-	ids := append(append([]string(nil), p.InvoiceIds...), string(inv.ID))
-	if err := tx.Payment.UpdateOneID(p.ID).SetInvoiceIds(ids).Exec(ctx); err != nil {
-		return fmt.Errorf("record invoice of payment %s: %w", p.ID, err)
-	}
-	return nil
+	return err
 }
 
 // provisionFailed refunds what was paid for the resource to credit and
@@ -310,7 +365,8 @@ func (s *Service) refundItem(ctx context.Context, tx *ent.Tx, p *ent.Payment, it
 	return err
 }
 
-// itemDone moves a PROVISIONING item to its result.
+// itemDone moves a PROVISIONING item to its result; it (the caller's
+// copy) follows.
 func (s *Service) itemDone(ctx context.Context, tx *ent.Tx, it *ent.OrderItem, to orderitem.Status, reason string, now time.Time) error {
 	u := tx.OrderItem.Update().
 		Where(orderitem.ID(it.ID), orderitem.StatusEQ(orderitem.StatusPROVISIONING)).
@@ -323,6 +379,10 @@ func (s *Service) itemDone(ctx context.Context, tx *ent.Tx, it *ent.OrderItem, t
 	if err != nil || n != 1 {
 		return fmt.Errorf("order item %s → %s: %w (%d rows)", it.ID, to, err, n)
 	}
+	it.Status, it.UpdatedAt = to, now
+	if reason != "" {
+		it.FailureReason = reason
+	}
 	return nil
 }
 
@@ -333,6 +393,12 @@ func (s *Service) finishOrder(ctx context.Context, tx *ent.Tx, orderID pulid.ID,
 	if err != nil {
 		return fmt.Errorf("read items of order %s: %w", orderID, err)
 	}
+	return s.finishOrderWith(ctx, tx, orderID, items, now)
+}
+
+// finishOrderWith is finishOrder for a caller holding the order's items as
+// they are now in tx (read under the payment's lock, followed by itemDone).
+func (s *Service) finishOrderWith(ctx context.Context, tx *ent.Tx, orderID pulid.ID, items []*ent.OrderItem, now time.Time) error {
 	var ok, failed int
 	for _, it := range items {
 		switch it.Status {
@@ -351,7 +417,7 @@ func (s *Service) finishOrder(ctx context.Context, tx *ent.Tx, orderID pulid.ID,
 	case ok == 0:
 		to = order.StatusFAILED
 	}
-	err = tx.Order.Update().
+	err := tx.Order.Update().
 		Where(order.ID(orderID), order.StatusEQ(order.StatusPAID)).
 		SetStatus(to).
 		SetUpdatedAt(now).

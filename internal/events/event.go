@@ -3,6 +3,7 @@ package events
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -89,6 +90,9 @@ func (o *Outbox) Append(ctx context.Context, tx *ent.Tx, topic string, accountID
 	if err != nil {
 		return fmt.Errorf("append %s event: encode: %w", topic, err)
 	}
+	if o.postgres {
+		return appendPostgres(ctx, tx, topic, accountID, subjectID, body, at)
+	}
 	row, err := tx.OutboxEvent.Create().
 		SetTopic(topic).
 		SetAccountID(string(accountID)).
@@ -99,16 +103,31 @@ func (o *Outbox) Append(ctx context.Context, tx *ent.Tx, topic string, accountID
 	if err != nil {
 		return fmt.Errorf("append %s event: %w", topic, err)
 	}
-	if o.postgres {
-		// NOTIFY is delivered when the transaction commits, never before;
-		// the payload is only a hint, the listener re-reads the table.
-		if _, err := tx.ExecContext(ctx, `SELECT pg_notify($1, $2)`, NotifyChannel, fmt.Sprint(row.ID)); err != nil {
-			return fmt.Errorf("append %s event: notify: %w", topic, err)
-		}
-		return nil
-	}
 	if o.hub != nil {
 		o.publishAfterCommit(tx, eventOf(row))
+	}
+	return nil
+}
+
+// appendPostgres inserts the row and calls pg_notify in one statement (one
+// round trip instead of two). NOTIFY is delivered when the transaction
+// commits, never before; the payload (the row id) is only a hint, the
+// listener re-reads the table.
+func appendPostgres(ctx context.Context, tx *ent.Tx, topic string, accountID pulid.ID, subjectID string, body []byte, at time.Time) error {
+	rows, err := tx.QueryContext(ctx,
+		`WITH e AS (
+			INSERT INTO outbox_events (topic, account_id, subject_id, payload, created_at)
+			VALUES ($1, $2, $3, $4, $5) RETURNING id)
+		 SELECT e.id FROM e, pg_notify($6, e.id::text)`,
+		topic, string(accountID), subjectID, body, at.UTC(), NotifyChannel)
+	if err != nil {
+		return fmt.Errorf("append %s event: %w", topic, err)
+	}
+	// Read to the end: an error of the statement may come with its result.
+	for rows.Next() {
+	}
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		return fmt.Errorf("append %s event: %w", topic, err)
 	}
 	return nil
 }

@@ -2,11 +2,13 @@ package events
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -16,6 +18,7 @@ import (
 
 	"billing/ent"
 	"billing/ent/outboxevent"
+	"billing/internal/pulid"
 	"billing/internal/store"
 )
 
@@ -293,9 +296,16 @@ func (l *Listener) seed(ctx context.Context) error {
 	return nil
 }
 
-// scan publishes, in id order, the committed rows not published yet: first
-// the gaps that have filled since the last scan, then everything above
-// lastSeen, in batches.
+// scan publishes, in id order, the committed rows not published yet: the
+// gaps that have filled since the last scan, then everything above
+// lastSeen, in batches. Gap ids all lie below lastSeen, so one query per
+// batch reads both (WHERE id > lastSeen OR id IN (gaps) ORDER BY id):
+// normally a wake-up costs one statement. Its only values are int64s,
+// written into the SQL text, so lib/pq sends it with the simple protocol
+// (one round trip, no Parse/Describe exchange; outside a transaction that
+// exchange would also count as a transaction of its own). Only when more
+// gaps are open than fit in a batch are the oldest looked up on their own
+// first.
 func (l *Listener) scan(ctx context.Context) error {
 	now := l.now()
 	for id, deadline := range l.gaps {
@@ -303,44 +313,91 @@ func (l *Listener) scan(ctx context.Context) error {
 			delete(l.gaps, id)
 		}
 	}
-	if len(l.gaps) > 0 {
-		ids := make([]int64, 0, len(l.gaps))
-		for id := range l.gaps {
-			ids = append(ids, id)
+	gaps := make([]int64, 0, len(l.gaps))
+	for id := range l.gaps {
+		gaps = append(gaps, id)
+	}
+	slices.Sort(gaps)
+	for len(gaps) > l.batchSize {
+		chunk := gaps[:l.batchSize]
+		gaps = gaps[l.batchSize:]
+		rows, err := l.read(ctx, "id IN ("+idList(chunk)+")", 0)
+		if err != nil {
+			return fmt.Errorf("read outbox gaps: %w", err)
 		}
-		slices.Sort(ids)
-		for chunk := range slices.Chunk(ids, l.batchSize) {
-			rows, err := l.db.Client.OutboxEvent.Query().
-				Where(outboxevent.IDIn(chunk...)).
-				Order(ent.Asc(outboxevent.FieldID)).
-				All(ctx)
-			if err != nil {
-				return fmt.Errorf("read outbox gaps: %w", err)
-			}
-			for _, row := range rows {
-				delete(l.gaps, row.ID)
-				l.hub.Publish(eventOf(row))
-			}
+		for _, ev := range rows {
+			delete(l.gaps, ev.ID)
+			l.hub.Publish(ev)
 		}
 	}
 	for {
-		rows, err := l.db.Client.OutboxEvent.Query().
-			Where(outboxevent.IDGT(l.lastSeen)).
-			Order(ent.Asc(outboxevent.FieldID)).
-			Limit(l.batchSize).
-			All(ctx)
+		where := "id > " + strconv.FormatInt(l.lastSeen, 10)
+		if len(gaps) > 0 {
+			where += " OR id IN (" + idList(gaps) + ")"
+		}
+		rows, err := l.read(ctx, where, l.batchSize)
 		if err != nil {
 			return fmt.Errorf("read outbox after %d: %w", l.lastSeen, err)
 		}
-		for _, row := range rows {
-			l.addGaps(l.lastSeen+1, row.ID, now)
-			l.lastSeen = row.ID
-			l.hub.Publish(eventOf(row))
+		for _, ev := range rows {
+			if ev.ID <= l.lastSeen {
+				// A gap that filled; published once, then forgotten.
+				if _, ok := l.gaps[ev.ID]; ok {
+					delete(l.gaps, ev.ID)
+					l.hub.Publish(ev)
+				}
+				continue
+			}
+			l.addGaps(l.lastSeen+1, ev.ID, now)
+			l.lastSeen = ev.ID
+			l.hub.Publish(ev)
 		}
 		if len(rows) < l.batchSize {
 			return nil
 		}
+		// The next batch asks again only for the gaps still open.
+		gaps = slices.DeleteFunc(gaps, func(id int64) bool { _, open := l.gaps[id]; return !open })
 	}
+}
+
+// read returns the outbox rows matching where (SQL over the id column and
+// integer literals only), in id order, at most limit of them (0: all).
+func (l *Listener) read(ctx context.Context, where string, limit int) ([]Event, error) {
+	q := `SELECT id, topic, account_id, subject_id, payload, created_at FROM outbox_events WHERE ` + where + ` ORDER BY id`
+	if limit > 0 {
+		q += ` LIMIT ` + strconv.Itoa(limit)
+	}
+	rows, err := l.db.SQL.QueryContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var evs []Event
+	for rows.Next() {
+		var (
+			ev               Event
+			account, subject sql.NullString
+			payload          []byte
+		)
+		if err := rows.Scan(&ev.ID, &ev.Topic, &account, &subject, &payload, &ev.CreatedAt); err != nil {
+			return nil, err
+		}
+		ev.AccountID, ev.SubjectID, ev.Payload = pulid.ID(account.String), subject.String, payload
+		evs = append(evs, ev)
+	}
+	return evs, rows.Err()
+}
+
+// idList writes ids as a comma-separated list of SQL integer literals.
+func idList(ids []int64) string {
+	b := make([]byte, 0, len(ids)*8)
+	for i, id := range ids {
+		if i > 0 {
+			b = append(b, ", "...)
+		}
+		b = strconv.AppendInt(b, id, 10)
+	}
+	return string(b)
 }
 
 // addGaps records the ids in [from, to) as skipped: not committed yet (or

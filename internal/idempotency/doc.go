@@ -9,6 +9,10 @@
 //	same scope+key, anything else              → fault.IdempotencyKeyReused
 //	work failed                                → nothing stored; a retry runs it again
 //
+// A caller that knows the result before the work runs (ids generated up
+// front) passes it with Expect: the record is inserted with it, and the
+// update after the work is skipped when the work returns exactly that.
+//
 // The request is compared by the SHA-256 of the canonical JSON of
 // (operation, request): maps are encoded with sorted keys, and struct and
 // map forms of the same request hash alike.

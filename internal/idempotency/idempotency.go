@@ -36,12 +36,24 @@ func ValidateKey(key string) error {
 // Option changes how Run records a request.
 type Option func(*options)
 
-type options struct{ at time.Time }
+type options struct {
+	at     time.Time
+	expect any
+}
 
 // At sets the record's creation time: pass the transaction's one "now"
 // from the caller's clock. Without it the wall clock is used; the time is
 // only bookkeeping for purging old records, never a business rule.
 func At(t time.Time) Option { return func(o *options) { o.at = t } }
+
+// Expect gives the result fn will return when the caller knows it before
+// fn runs (its ids generated up front). The record is then inserted with
+// its response already in place and, when fn's result encodes the same,
+// not updated after fn: one statement less per call. A different result
+// is stored as usual, so a wrong guess costs only that statement. The
+// record still commits or rolls back with fn's writes: nobody else can
+// see the response before fn's transaction commits.
+func Expect(v any) Option { return func(o *options) { o.expect = v } }
 
 // Run runs fn once per (scope, key) — see the package documentation. fn
 // receives the transaction that also holds the idempotency record and must
@@ -74,12 +86,20 @@ func Do[T any](ctx context.Context, db *store.DB, scope, key, operation string, 
 	if err != nil {
 		return zero, false, fmt.Errorf("%s: %w", operation, err)
 	}
+	var expected []byte
+	response := any(nil) // NULL until fn's result is stored
+	if o.expect != nil {
+		if expected, err = json.Marshal(o.expect); err != nil {
+			return zero, false, fmt.Errorf("store %s result: %w", operation, err)
+		}
+		response = expected
+	}
 	err = store.WithTx(ctx, db.Client, func(tx *ent.Tx) error {
 		res, err := tx.ExecContext(ctx,
-			`INSERT INTO idempotency_records (id, scope, "key", operation, request_hash, created_at)
-			 VALUES ($1, $2, $3, $4, $5, $6)
+			`INSERT INTO idempotency_records (id, scope, "key", operation, request_hash, created_at, response)
+			 VALUES ($1, $2, $3, $4, $5, $6, $7)
 			 ON CONFLICT (scope, "key") DO NOTHING`,
-			string(pulid.New("idm")), scope, key, operation, hash, o.at.UTC())
+			string(pulid.New("idm")), scope, key, operation, hash, o.at.UTC(), response)
 		if err != nil {
 			return fmt.Errorf("record idempotency key: %w", err)
 		}
@@ -98,6 +118,9 @@ func Do[T any](ctx context.Context, db *store.DB, scope, key, operation string, 
 		body, err := json.Marshal(result)
 		if err != nil {
 			return fmt.Errorf("store %s result: %w", operation, err)
+		}
+		if expected != nil && bytes.Equal(body, expected) {
+			return nil // inserted with the record
 		}
 		err = tx.IdempotencyRecord.Update().
 			Where(idempotencyrecord.Scope(scope), idempotencyrecord.Key(key)).

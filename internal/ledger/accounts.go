@@ -76,7 +76,7 @@ func (s *Service) EnsureSystemAccounts(ctx context.Context) error {
 		specs = append(specs, systemSpec(k))
 	}
 	err := store.WithTx(ctx, s.db.Client, func(tx *ent.Tx) error {
-		_, err := ensureAccounts(ctx, tx, s.now(time.Time{}), specs...)
+		_, err := s.ensureAccounts(ctx, tx, s.now(time.Time{}), specs...)
 		return err
 	})
 	if err != nil {
@@ -88,20 +88,27 @@ func (s *Service) EnsureSystemAccounts(ctx context.Context) error {
 // ensureAccounts returns the ids of the ledger accounts named by specs,
 // creating the missing system ones; a missing customer ledger account means
 // the account was never opened (fault.NotFound), and is not created so that
-// a movement on an unknown account leaves no trace. It reads first, so the
-// common case is one SELECT; a missing system account is inserted with
-// ON CONFLICT (code) DO NOTHING and read again. On PostgreSQL a concurrent inserter of the same code
+// a movement on an unknown account leaves no trace. Ledger accounts are
+// never deleted and never change code or kind, so ids that a committed
+// transaction saw are remembered (s.accountIDs) and the common case costs
+// no statement at all; otherwise it reads first, so the usual miss is one
+// SELECT. A missing system account is inserted with ON CONFLICT (code) DO
+// NOTHING and read again. On PostgreSQL a concurrent inserter of the same code
 // makes the INSERT wait for its transaction: when it commits, ours does
 // nothing and the following SELECT (a new READ COMMITTED snapshot) sees its
 // row; when it rolls back, ours inserts. On SQLite writers are serialized.
 // Raw SQL because system accounts belong to no tenant and this lookup must
 // work for every viewer; the rows it returns are ids only.
-func ensureAccounts(ctx context.Context, tx *ent.Tx, now time.Time, specs ...accountSpec) (map[string]pulid.ID, error) {
+func (s *Service) ensureAccounts(ctx context.Context, tx *ent.Tx, now time.Time, specs ...accountSpec) (map[string]pulid.ID, error) {
+	if ids, ok := s.knownAccounts(specs); ok {
+		return ids, nil
+	}
 	ids, err := selectAccounts(ctx, tx, specs)
 	if err != nil {
 		return nil, err
 	}
 	if len(ids) == len(specs) {
+		s.rememberAccounts(tx, ids)
 		return ids, nil
 	}
 	for _, sp := range specs {
@@ -129,7 +136,38 @@ func ensureAccounts(ctx context.Context, tx *ent.Tx, now time.Time, specs ...acc
 			return nil, fmt.Errorf("ledger account %s missing after insert", sp.code)
 		}
 	}
+	s.rememberAccounts(tx, ids)
 	return ids, nil
+}
+
+// knownAccounts returns the remembered ids of specs, if all are known.
+func (s *Service) knownAccounts(specs []accountSpec) (map[string]pulid.ID, bool) {
+	ids := make(map[string]pulid.ID, len(specs))
+	for _, sp := range specs {
+		v, ok := s.accountIDs.Load(sp.code)
+		if !ok {
+			return nil, false
+		}
+		ids[sp.code] = v.(pulid.ID)
+	}
+	return ids, true
+}
+
+// rememberAccounts remembers ids once tx has committed: a row tx read may
+// be tx's own insert (or the account's OpenWallet in the same
+// transaction), which a rollback would take back.
+func (s *Service) rememberAccounts(tx *ent.Tx, ids map[string]pulid.ID) {
+	tx.OnCommit(func(next ent.Committer) ent.Committer {
+		return ent.CommitFunc(func(ctx context.Context, tx *ent.Tx) error {
+			if err := next.Commit(ctx, tx); err != nil {
+				return err
+			}
+			for code, id := range ids {
+				s.accountIDs.Store(code, id)
+			}
+			return nil
+		})
+	})
 }
 
 func selectAccounts(ctx context.Context, tx *ent.Tx, specs []accountSpec) (map[string]pulid.ID, error) {

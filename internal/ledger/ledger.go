@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/jonboulle/clockwork"
@@ -25,6 +26,8 @@ type Service struct {
 	db     *store.DB
 	outbox *events.Outbox
 	clock  clockwork.Clock
+	// accountIDs remembers ledger account ids by code (see ensureAccounts).
+	accountIDs sync.Map
 }
 
 // New returns a ledger service. Every wallet change is appended to outbox in
@@ -61,6 +64,9 @@ type Movement struct {
 	Kind ledgertransaction.Kind
 	// Counter overrides the counter account; it must be a system kind.
 	Counter ledgeraccount.Kind
+	// SkipWallet leaves Posting.Wallet nil: callers that do not use the
+	// wallet entity save the statement that reads it back.
+	SkipWallet bool
 	Memo
 }
 
@@ -72,7 +78,8 @@ type Posting struct {
 	Transaction *ent.LedgerTransaction
 	// Entries are its entries: the customer's first, then the counter's.
 	Entries []*ent.LedgerEntry
-	// Wallet is the wallet as the movement left it.
+	// Wallet is the wallet as the movement left it (nil when the
+	// movement asked for Movement.SkipWallet).
 	Wallet *ent.Wallet
 	// Hold is the hold created or resolved (Hold, Capture, Release only).
 	Hold *ent.Hold

@@ -23,11 +23,12 @@ func (s *Service) Credit(ctx context.Context, tx *ent.Tx, m Movement) (*Posting,
 	}
 	x := m.Amount
 	p, err := s.post(ctx, tx, posting{
-		accountID: m.AccountID,
-		kind:      m.Kind,
-		amount:    x,
-		op:        opCredit(x),
-		memo:      m.Memo,
+		accountID:  m.AccountID,
+		kind:       m.Kind,
+		amount:     x,
+		op:         opCredit(x),
+		memo:       m.Memo,
+		skipWallet: m.SkipWallet,
 		legs: []leg{
 			{spec: customerSpecs(m.AccountID)[0], amount: x, customer: true},
 			{spec: systemSpec(counter), amount: x.Neg()},
@@ -49,11 +50,12 @@ func (s *Service) Debit(ctx context.Context, tx *ent.Tx, m Movement) (*Posting, 
 	}
 	x := m.Amount
 	p, err := s.post(ctx, tx, posting{
-		accountID: m.AccountID,
-		kind:      m.Kind,
-		amount:    x,
-		op:        opDebit,
-		memo:      m.Memo,
+		accountID:  m.AccountID,
+		kind:       m.Kind,
+		amount:     x,
+		op:         opDebit,
+		memo:       m.Memo,
+		skipWallet: m.SkipWallet,
 		legs: []leg{
 			{spec: customerSpecs(m.AccountID)[0], amount: x.Neg(), customer: true},
 			{spec: systemSpec(counter), amount: x},
@@ -76,6 +78,8 @@ type posting struct {
 	// afterWallet runs after the wallet update, before the entries
 	// (Hold uses it to create the hold row).
 	afterWallet func(now time.Time) error
+	// skipWallet leaves Posting.Wallet nil (Movement.SkipWallet).
+	skipWallet bool
 }
 
 // leg is one entry of a posting.
@@ -217,7 +221,7 @@ func (s *Service) post(ctx context.Context, tx *ent.Tx, p posting) (*Posting, er
 	for i, l := range p.legs {
 		specs[i] = l.spec
 	}
-	ids, err := ensureAccounts(ctx, tx, now, specs...)
+	ids, err := s.ensureAccounts(ctx, tx, now, specs...)
 	if err != nil {
 		return nil, err
 	}
@@ -286,6 +290,9 @@ func (s *Service) post(ctx context.Context, tx *ent.Tx, p posting) (*Posting, er
 	}
 	if err := s.outbox.Append(ctx, tx, events.TopicWallet, p.accountID, string(w.id), payload, now); err != nil {
 		return nil, err
+	}
+	if p.skipWallet {
+		return &Posting{Transaction: ltx, Entries: entries}, nil
 	}
 	// Read through ent (same transaction, row still locked by us) so that
 	// callers get a full entity whose edges can be queried.

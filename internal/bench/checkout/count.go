@@ -5,7 +5,12 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"sync"
 	"sync/atomic"
+	"time"
 
 	entsql "entgo.io/ent/dialect/sql"
 
@@ -31,6 +36,67 @@ type roundTrips struct {
 	txCommits, txRollbacks atomic.Int64 // BEGIN … COMMIT / ROLLBACK blocks
 	txStatements, txArgs   atomic.Int64 // statements inside them, those with parameters
 	autocommit, autoArgs   atomic.Int64 // statements outside any block, those with parameters
+
+	// trace, when set, counts every statement by its text (-trace).
+	trace *statementTrace
+}
+
+// statementTrace counts statements by text and by whether they ran
+// inside a transaction block, for -trace.
+type statementTrace struct {
+	mu    sync.Mutex
+	count map[tracedStatement]int64
+	spent map[tracedStatement]time.Duration // from sending it to having its answer (rows not read)
+}
+
+type tracedStatement struct {
+	inTx  bool
+	query string
+}
+
+func (t *statementTrace) add(inTx bool, query string, d time.Duration) {
+	if t == nil {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.count == nil {
+		t.count = map[tracedStatement]int64{}
+		t.spent = map[tracedStatement]time.Duration{}
+	}
+	k := tracedStatement{inTx, query}
+	t.count[k]++
+	t.spent[k] += d
+}
+
+// write prints the statements seen, most frequent first, per checkout.
+func (t *statementTrace) write(w io.Writer, checkouts int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	type row struct {
+		tracedStatement
+		n     int64
+		spent time.Duration
+	}
+	rows := make([]row, 0, len(t.count))
+	for k, n := range t.count {
+		rows = append(rows, row{k, n, t.spent[k]})
+	}
+	sort.Slice(rows, func(i, j int) bool {
+		if rows[i].n != rows[j].n {
+			return rows[i].n > rows[j].n
+		}
+		return rows[i].query < rows[j].query
+	})
+	for _, r := range rows {
+		where := "auto"
+		if r.inTx {
+			where = "tx"
+		}
+		fmt.Fprintf(w, "%7.2f  %-4s %8.3f ms  %s\n", float64(r.n)/float64(max(checkouts, 1)), where,
+			float64(r.spent)/float64(r.n)/float64(time.Millisecond), strings.Join(strings.Fields(r.query), " "))
+	}
+	t.count, t.spent = nil, nil
 }
 
 type tripSnapshot struct {
@@ -97,7 +163,7 @@ type countingConn struct {
 	inTx  bool
 }
 
-func (c *countingConn) statement(args int) {
+func (c *countingConn) statement(query string, args int) {
 	switch {
 	case c.inTx:
 		c.trips.txStatements.Add(1)
@@ -112,6 +178,12 @@ func (c *countingConn) statement(args int) {
 	}
 }
 
+// trace records a statement for -trace, with the time since start (its
+// deferred call runs when the driver has the answer).
+func (c *countingConn) trace(query string, start time.Time) {
+	c.trips.trace.add(c.inTx, query, time.Since(start))
+}
+
 func (c *countingConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
 	tx, err := c.Conn.(driver.ConnBeginTx).BeginTx(ctx, opts)
 	if err != nil {
@@ -122,12 +194,14 @@ func (c *countingConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driv
 }
 
 func (c *countingConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	c.statement(len(args))
+	c.statement(query, len(args))
+	defer c.trace(query, time.Now())
 	return c.Conn.(driver.QueryerContext).QueryContext(ctx, query, args)
 }
 
 func (c *countingConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	c.statement(len(args))
+	c.statement(query, len(args))
+	defer c.trace(query, time.Now())
 	return c.Conn.(driver.ExecerContext).ExecContext(ctx, query, args)
 }
 
@@ -136,7 +210,7 @@ func (c *countingConn) PrepareContext(ctx context.Context, query string) (driver
 	if err != nil {
 		return nil, err
 	}
-	return &countingStmt{Stmt: st, conn: c}, nil
+	return &countingStmt{Stmt: st, conn: c, query: query}, nil
 }
 
 func (c *countingConn) Ping(ctx context.Context) error { return c.Conn.(driver.Pinger).Ping(ctx) }
@@ -175,15 +249,18 @@ func (t *countingTx) Rollback() error {
 
 type countingStmt struct {
 	driver.Stmt
-	conn *countingConn
+	conn  *countingConn
+	query string
 }
 
 func (s *countingStmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
-	s.conn.statement(0) // prepared: no Describe exchange per execution
+	s.conn.statement(s.query, 0) // prepared: no Describe exchange per execution
+	defer s.conn.trace(s.query, time.Now())
 	return s.Stmt.(driver.StmtExecContext).ExecContext(ctx, args)
 }
 
 func (s *countingStmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
-	s.conn.statement(0)
+	s.conn.statement(s.query, 0)
+	defer s.conn.trace(s.query, time.Now())
 	return s.Stmt.(driver.StmtQueryContext).QueryContext(ctx, args)
 }

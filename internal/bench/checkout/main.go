@@ -67,6 +67,7 @@ func main() {
 	flag.IntVar(&o.scale, "scale", 10, "pgbench -i -s")
 	flag.StringVar(&o.pgbench, "pgbench", "", "pgbench binary (default: from PATH, else /usr/lib/postgresql/*/bin/pgbench)")
 	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of this process (service and clients) during the first level's checkouts to this file")
+	flag.StringVar(&o.trace, "trace", "", "write every statement the service's pool sent, counted per checkout (tx: inside a block, auto: outside), per level, to this file")
 	flag.Parse()
 	for _, f := range strings.Split(*clients, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
@@ -104,6 +105,7 @@ type options struct {
 	jobs, scale      int
 	pgbench          string
 	cpuProfile       string
+	trace            string
 }
 
 // level is the outcome of one client count.
@@ -121,6 +123,10 @@ type level struct {
 	rollbacks     int64
 	trips         tripSnapshot
 	serverCommits int64 // server-wide xact_commit growth, for reference
+	// CPU used during the measured run: this process (service and HTTP
+	// clients) and the service database's backends (cpuOK: readable).
+	cpuSelf, cpuBackends time.Duration
+	cpuOK                bool
 }
 
 func run(ctx context.Context, o options, out io.Writer) error {
@@ -180,6 +186,14 @@ func run(ctx context.Context, o options, out io.Writer) error {
 		return err
 	}
 
+	var trace *os.File
+	if o.trace != "" {
+		if trace, err = os.Create(o.trace); err != nil {
+			return err
+		}
+		defer trace.Close()
+		trips.trace = &statementTrace{} // from here on: the setup is not traced
+	}
 	var profile *os.File
 	if o.cpuProfile != "" {
 		if profile, err = os.Create(o.cpuProfile); err != nil {
@@ -215,6 +229,11 @@ func run(ctx context.Context, o options, out io.Writer) error {
 			return err
 		}
 		fmt.Fprintf(out, " %.0f/s\n", lv.rate)
+		if trace != nil {
+			fmt.Fprintf(trace, "%d clients: statements per checkout (%d checkouts, warm-up included)\n", n, lv.placed)
+			trips.trace.write(trace, lv.placed)
+			fmt.Fprintln(trace)
+		}
 		levels = append(levels, lv)
 	}
 	report(out, levels)
@@ -259,7 +278,9 @@ func measure(ctx context.Context, o options, admin *sql.DB, svcURL, svcName stri
 	}
 	c := newClient(s.url, len(customers))
 	warm := load(ctx, c, customers, o.warmup)
+	cpuBefore := readCPU(ctx, admin, svcName)
 	res := load(ctx, c, customers, o.duration)
+	lv.cpuSelf, lv.cpuBackends, lv.cpuOK = cpuUsed(cpuBefore, readCPU(ctx, admin, svcName))
 	c.http.CloseIdleConnections()
 	if err := errors.Join(s.stop(context.Background()), db.Close()); err != nil {
 		return err
@@ -405,7 +426,17 @@ func report(out io.Writer, levels []level) {
 	fmt.Fprintln(out, "  rest           commits not from the pool: the event listener's LISTEN connection reads the NOTIFY queue in a")
 	fmt.Fprintln(out, "                 transaction each time a notifying commit wakes it (about one per write tx), plus start and stop")
 	fmt.Fprintln(out, "round trips      = client-server exchanges of the pool per checkout (BEGIN, COMMIT, one per statement, one more per statement with parameters)")
+	fmt.Fprintln(out, "CPU ms/checkout  = CPU time used during the measured run ÷ its checkouts: this process (the service and the HTTP")
+	fmt.Fprintln(out, "                 clients driving it) and the service database's PostgreSQL backends (local server only)")
 	for _, lv := range levels {
+		if lv.checkouts > 0 {
+			backends := "-"
+			if lv.cpuOK {
+				backends = fmt.Sprintf("%.2f", ms(lv.cpuBackends)/float64(lv.checkouts))
+			}
+			fmt.Fprintf(out, "%d clients: CPU ms/checkout: service and clients %.2f, PostgreSQL backends %s\n", lv.clients,
+				ms(lv.cpuSelf)/float64(lv.checkouts), backends)
+		}
 		if lv.placed > 0 {
 			fmt.Fprintf(out, "%d clients: %.1f statements inside write transactions per checkout\n", lv.clients,
 				float64(lv.trips.txStatements)/float64(lv.placed))
