@@ -69,6 +69,10 @@ type Options struct {
 	// Mailer sends e-mail notices; nil logs them. From is their sender.
 	Mailer   notify.Mailer
 	MailFrom string
+
+	// schedulerHook lets this package's tests watch the scheduler: it may
+	// change its options and wrap its jobs before they are scheduled.
+	schedulerHook func(*jobs.Options, []jobs.Job) []jobs.Job
 }
 
 // App is the wired service.
@@ -171,6 +175,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 
 	a.Lifecycle = lifecycle.New(lifecycle.Config{
 		DB: o.DB, Checkout: a.Checkout, Ledger: a.Ledger, Outbox: a.Bus.Outbox, Clock: o.Clock, Logger: o.Logger,
+		Notify: a.Notify, Location: o.Location,
 	})
 
 	resolver := &graph.Resolver{
@@ -196,7 +201,11 @@ func New(ctx context.Context, o Options) (*App, error) {
 			a.elector = jobs.NewPGElector(o.DB.SQL)
 			opts.Elector = a.elector
 		}
-		a.scheduler, err = jobs.New(opts, a.Jobs()...)
+		js := a.Jobs()
+		if o.schedulerHook != nil {
+			js = o.schedulerHook(&opts, js)
+		}
+		a.scheduler, err = jobs.New(opts, js...)
 		if err != nil {
 			_ = a.Bus.Stop(ctx)
 			return nil, err
@@ -226,13 +235,35 @@ func (a *App) Close(ctx context.Context) error {
 }
 
 // Jobs is every scheduled job of the service: what the scheduler runs and
-// what operators list and run with `billing jobs`.
+// what operators list and run with `billing jobs`. Cron schedules are in
+// the billing time zone. Every run reads the app's clock once and hands
+// that instant to the service, so a fake clock drives them all in tests.
+//
+// The lifecycle jobs are idempotent (each step is keyed by resource,
+// period end and step), so running one twice, by hand or on two
+// instances, changes nothing the second time. auto-renew runs before
+// reminders so that a resource renewed at 08:00 gets no reminder at 08:05.
 func (a *App) Jobs() []jobs.Job {
+	at := func(run func(context.Context, time.Time) (int, error)) func(context.Context) (int, error) {
+		return func(ctx context.Context) (int, error) { return run(ctx, a.clock.Now()) }
+	}
 	return []jobs.Job{
 		{Name: "expire-abandoned-payments", Every: time.Minute, Run: a.Checkout.ExpireAbandoned,
 			Description: "expire gateway payments left unfinished past BILLING_PAYMENT_EXPIRY; release holds and coupons"},
 		{Name: "reconcile-unknown-charges", Every: time.Minute, Run: a.Checkout.ReconcileUnknown,
 			Description: "ask the gateway about linked-account charges that got no answer"},
+		{Name: "auto-renew", Cron: "0 8 * * *", Run: at(a.Lifecycle.RunAutoRenewAttempts),
+			Description: "renew from credit the resources with auto-renew on at T-7, T-4, T-1 and T (earliest end first)"},
+		{Name: "reminders", Cron: "5 8 * * *", Run: at(a.Lifecycle.SendReminders),
+			Description: "remind of expiry (T-7, T-3, T-1), suspension and release (7, 3, 1 days before), once each"},
+		{Name: "expire-resources", Every: 5 * time.Minute, Run: at(a.Lifecycle.ExpireDue),
+			Description: "move resources whose period ended to GRACE and notify"},
+		{Name: "suspend-resources", Every: 5 * time.Minute, Run: at(a.Lifecycle.SuspendDue),
+			Description: "suspend resources whose grace period is over and notify"},
+		{Name: "release-resources", Every: 5 * time.Minute, Run: at(a.Lifecycle.ReleaseDue),
+			Description: "release resources not renewed by the end of their suspension and notify"},
+		{Name: "purge-trash", Every: 5 * time.Minute, Run: at(a.Lifecycle.PurgeDue),
+			Description: "delete for good the resources whose trash window is over and notify"},
 		{Name: "deliver-emails", Every: time.Minute, Run: a.Notify.DeliverEmails,
 			Description: "e-mail new notices once each (logged when no SMTP server is configured)"},
 		{Name: "prune-outbox", Every: time.Hour, Description: "delete live-event rows older than 7 days",

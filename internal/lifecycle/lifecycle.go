@@ -20,9 +20,11 @@ import (
 	"billing/internal/events"
 	"billing/internal/fault"
 	"billing/internal/idempotency"
+	"billing/internal/invoicing"
 	"billing/internal/ledger"
 	"billing/internal/lifecycle/state"
 	"billing/internal/money"
+	"billing/internal/notify"
 	"billing/internal/pulid"
 	"billing/internal/store"
 )
@@ -35,6 +37,14 @@ type Config struct {
 	Outbox   *events.Outbox
 	Clock    clockwork.Clock
 	Logger   *slog.Logger
+	// Notify tells customers about expiry, suspension, release, purge,
+	// auto-renew results and upcoming deadlines; nil sends no notices
+	// (the state changes happen all the same).
+	Notify *notify.Service
+	// Location is the billing time zone of the 08:00 auto-renew attempts
+	// and reminders, and of the dates in notices; nil means
+	// invoicing.DefaultLocation.
+	Location *time.Location
 }
 
 // Service runs the life of prepaid resources: the customer's actions
@@ -46,6 +56,9 @@ type Service struct {
 	checkout *checkout.Service
 	ledger   *ledger.Service
 	machine  *state.Machine
+	outbox   *events.Outbox
+	notify   *notify.Service
+	loc      *time.Location
 	clock    clockwork.Clock
 	logger   *slog.Logger
 }
@@ -58,10 +71,19 @@ func New(cfg Config) *Service {
 	}
 	s := &Service{
 		db: cfg.DB, checkout: cfg.Checkout, ledger: cfg.Ledger,
-		machine: state.New(cfg.Outbox, cfg.DB.IsPostgres()), clock: cfg.Clock, logger: cfg.Logger,
+		machine: state.New(cfg.Outbox, cfg.DB.IsPostgres()), outbox: cfg.Outbox, notify: cfg.Notify,
+		loc: cfg.Location, clock: cfg.Clock, logger: cfg.Logger,
 	}
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)
+	}
+	if s.loc == nil {
+		loc, err := time.LoadLocation(invoicing.DefaultLocation)
+		if err != nil {
+			// time/tzdata is embedded: this cannot fail at run time.
+			panic(fmt.Sprintf("lifecycle.New: load %s: %v", invoicing.DefaultLocation, err))
+		}
+		s.loc = loc
 	}
 	return s
 }

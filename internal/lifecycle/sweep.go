@@ -2,77 +2,122 @@ package lifecycle
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"billing/ent"
 	"billing/ent/predicate"
 	"billing/ent/resource"
 	"billing/internal/auth"
+	"billing/internal/lifecycle/internal/bulk"
 	"billing/internal/lifecycle/state"
+	"billing/internal/notify"
+	"billing/internal/pulid"
 	"billing/internal/store"
 )
 
 // SweepBatch bounds the resources one transaction of a sweep changes; a
-// sweep runs batches until none is full.
-const SweepBatch = 500
+// sweep runs batches until none is full. On PostgreSQL the commit of each
+// batch is a large part of its cost, so batches are large; on SQLite a
+// batch holds the single writer lock for a fraction of a second.
+const SweepBatch = 2000
 
 // ExpireDue moves every prepaid ACTIVE or STOPPED resource whose period
-// has ended (period_end ≤ now: the period is [start, end)) to GRACE. It
-// returns how many it moved.
+// has ended (period_end ≤ now: the period is [start, end)) to GRACE and
+// tells its account (resource.expired). It returns how many it moved.
 //
 // Like every sweep it selects due resources by indexed conditions
 // (state, period_end / purge_at), locks them (FOR UPDATE on PostgreSQL;
-// SQLite serializes writers), moves a batch with one conditional UPDATE and
-// appends one state.Event per resource, in one transaction per batch. A
-// resource moves once however often and on however many instances the
-// sweep runs: a second run finds it no longer in the From state.
+// SQLite serializes writers), moves a batch with one conditional UPDATE,
+// and appends one state.Event and one notice per resource with multi-row
+// INSERTs, in one transaction per batch. A resource moves once however
+// often and on however many instances the sweep runs: a second run finds
+// it no longer in the From state; its notice is keyed
+// notify.PeriodKey(resource, period end, "expired") besides.
 func (s *Service) ExpireDue(ctx context.Context, now time.Time) (int, error) {
 	now = norm(now)
+	products, err := s.products(ctx)
+	if err != nil {
+		return 0, err
+	}
 	return s.sweep(ctx, state.Expire, now, resource.FieldPeriodEnd, state.Change{Reason: "expired"},
+		func(r *ent.Resource) notify.Notice { return s.expiredNotice(r, products[r.ProductID], now) },
 		resource.BillingModeEQ(resource.BillingModePREPAID),
-		resource.StateIn(state.Expire.From...),
 		resource.PeriodEndLTE(now))
 }
 
 // SuspendDue moves every prepaid resource in GRACE whose grace period is
 // over (period_end + the product's grace days ≤ now) to SUSPENDED with
-// reason EXPIRED: the product service stops it and keeps its data.
+// reason EXPIRED: the product service stops it and keeps its data. The
+// account is told (resource.suspended, step "suspended").
 func (s *Service) SuspendDue(ctx context.Context, now time.Time) (int, error) {
 	now = norm(now)
-	return s.perProduct(ctx, func(p *ent.Product) (int, error) {
-		cutoff := now.Add(-time.Duration(p.GraceDays) * day)
-		return s.sweep(ctx, state.Suspend, now, resource.FieldPeriodEnd, state.Change{
-			Set:    func(u *ent.ResourceUpdate) { u.SetSuspendReason(resource.SuspendReasonEXPIRED) },
-			Reason: "grace period over",
-		},
-			resource.BillingModeEQ(resource.BillingModePREPAID),
-			resource.StateEQ(resource.StateGRACE),
-			resource.ProductID(p.ID),
-			resource.PeriodEndLTE(cutoff))
-	})
+	products, err := s.products(ctx)
+	if err != nil {
+		return 0, err
+	}
+	due := dueAfter(products, func(p *ent.Product) int { return p.GraceDays }, now)
+	if due == nil {
+		return 0, nil
+	}
+	return s.sweep(ctx, state.Suspend, now, resource.FieldPeriodEnd, state.Change{
+		Set:    func(u *ent.ResourceUpdate) { u.SetSuspendReason(resource.SuspendReasonEXPIRED) },
+		Reason: "grace period over",
+	}, func(r *ent.Resource) notify.Notice { return s.suspendedNotice(r, products[r.ProductID], now) },
+		append(due, resource.BillingModeEQ(resource.BillingModePREPAID))...)
 }
 
 // ReleaseDue releases every prepaid resource that expired and was not
 // renewed in time (period_end + the product's grace and suspension days ≤
 // now, by default T + 30 days): GRACE or SUSPENDED for its expiry (not one
 // an operator suspended) becomes RELEASED, gone and no longer renewable.
+// The account is told (resource.released, step "released").
 func (s *Service) ReleaseDue(ctx context.Context, now time.Time) (int, error) {
 	now = norm(now)
-	return s.perProduct(ctx, func(p *ent.Product) (int, error) {
-		cutoff := now.Add(-time.Duration(p.GraceDays+p.SuspensionDays) * day)
-		return s.sweep(ctx, state.Release, now, resource.FieldPeriodEnd, state.Change{
-			Set:    func(u *ent.ResourceUpdate) { u.SetReleasedAt(now) },
-			Where:  []predicate.Resource{expiredOnly()},
-			Reason: "not renewed",
-		},
-			resource.BillingModeEQ(resource.BillingModePREPAID),
-			resource.StateIn(state.Release.From...),
-			expiredOnly(),
-			resource.ProductID(p.ID),
-			resource.PeriodEndLTE(cutoff))
-	})
+	products, err := s.products(ctx)
+	if err != nil {
+		return 0, err
+	}
+	due := dueAfter(products, func(p *ent.Product) int { return p.GraceDays + p.SuspensionDays }, now)
+	if due == nil {
+		return 0, nil
+	}
+	return s.sweep(ctx, state.Release, now, resource.FieldPeriodEnd, state.Change{
+		Set:    func(u *ent.ResourceUpdate) { u.SetReleasedAt(now) },
+		Where:  []predicate.Resource{expiredOnly()},
+		Reason: "not renewed",
+	}, func(r *ent.Resource) notify.Notice { return s.releasedNotice(r, products[r.ProductID], now) },
+		append(due, resource.BillingModeEQ(resource.BillingModePREPAID), expiredOnly())...)
+}
+
+// dueAfter is "period_end + days(product) ≤ now" for every product (each
+// has its own grace and suspension days) in one condition: an indexed
+// period_end ≤ the latest cut-off, and per distinct number of days
+// (product_id IN …, period_end ≤ its cut-off). nil: no products.
+func dueAfter(products map[pulid.ID]*ent.Product, days func(*ent.Product) int, now time.Time) []predicate.Resource {
+	byDays := map[int][]pulid.ID{}
+	for id, p := range products {
+		byDays[days(p)] = append(byDays[days(p)], id)
+	}
+	if len(byDays) == 0 {
+		return nil
+	}
+	var (
+		ors    []predicate.Resource
+		latest time.Time
+	)
+	for _, d := range slices.Sorted(maps.Keys(byDays)) {
+		ids := byDays[d]
+		slices.Sort(ids)
+		cutoff := now.Add(-time.Duration(d) * day)
+		ors = append(ors, resource.And(resource.ProductIDIn(ids...), resource.PeriodEndLTE(cutoff)))
+		if cutoff.After(latest) {
+			latest = cutoff
+		}
+	}
+	return []predicate.Resource{resource.PeriodEndLTE(latest), resource.Or(ors...)}
 }
 
 // expiredOnly keeps resources suspended by an operator or for non-payment
@@ -82,44 +127,52 @@ func expiredOnly() predicate.Resource {
 }
 
 // PurgeDue deletes for good every TRASHED resource whose trash window is
-// over (purge_at ≤ now): DELETED, no longer recoverable.
+// over (purge_at ≤ now): DELETED, no longer recoverable. The account is
+// told (resource.purged, keyed by the purge time).
 func (s *Service) PurgeDue(ctx context.Context, now time.Time) (int, error) {
 	now = norm(now)
 	return s.sweep(ctx, state.Purge, now, resource.FieldPurgeAt, state.Change{Reason: "trash window over"},
-		resource.StateEQ(resource.StateTRASHED),
+		func(r *ent.Resource) notify.Notice { return s.purgedNotice(r, nil, now) },
 		resource.PurgeAtNotNil(),
 		resource.PurgeAtLTE(now))
 }
 
-// perProduct runs a sweep per product (each has its own grace and
-// suspension days), so that the cut-off stays a plain indexed
-// period_end ≤ cutoff. Products are few.
-func (s *Service) perProduct(ctx context.Context, run func(*ent.Product) (int, error)) (int, error) {
-	ctx = auth.SystemContext(ctx)
-	products, err := s.db.Client.Product.Query().All(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("read products: %w", err)
-	}
-	var (
-		total int
-		errs  []error
-	)
-	for _, p := range products {
-		n, err := run(p)
-		total += n
-		if err != nil {
-			errs = append(errs, fmt.Errorf("product %s: %w", p.Code, err))
-		}
-	}
-	return total, errors.Join(errs...)
+// sweepFields are what a sweep reads of the resources it moves: enough
+// for their events and notices, without the components.
+var sweepFields = []string{
+	resource.FieldAccountID, resource.FieldProductID, resource.FieldName, resource.FieldState,
+	resource.FieldPeriodEnd, resource.FieldAutoRenew, resource.FieldPurgeAt,
 }
 
-// sweep applies t to the resources matching where, oldest first by
-// orderBy, in batches of SweepBatch, one transaction each, and returns how
-// many it moved.
+// sweep applies t to the resources in one of t's From states matching
+// where, oldest first by orderBy, in batches of SweepBatch, one
+// transaction each, and returns how many it moved. Each batch is two
+// statements plus the bulk inserts of its events and notices (notice
+// builds each resource's), so the cost per resource is a few rows
+// written, never a round trip.
+//
+// It sweeps one From state at a time: with state = X the (state,
+// period_end) index yields the due rows already in order, and the rows a
+// batch moved leave that range, so each batch reads only what it moves.
+// (With state IN (…) the planner walks period_end and skips the rows
+// already moved: quadratic over a large sweep.)
 func (s *Service) sweep(ctx context.Context, t state.Transition, now time.Time, orderBy string, c state.Change,
-	where ...predicate.Resource) (int, error) {
+	notice func(*ent.Resource) notify.Notice, where ...predicate.Resource) (int, error) {
+	total := 0
+	for _, st := range t.From {
+		n, err := s.sweepState(ctx, t, st, now, orderBy, c, notice, where...)
+		total += n
+		if err != nil {
+			return total, err
+		}
+	}
+	return total, nil
+}
+
+func (s *Service) sweepState(ctx context.Context, t state.Transition, st resource.State, now time.Time, orderBy string,
+	c state.Change, notice func(*ent.Resource) notify.Notice, where ...predicate.Resource) (int, error) {
 	ctx = auth.SystemContext(ctx)
+	where = append([]predicate.Resource{resource.StateEQ(st)}, where...)
 	total := 0
 	for {
 		var n int
@@ -127,7 +180,8 @@ func (s *Service) sweep(ctx context.Context, t state.Transition, now time.Time, 
 			q := tx.Resource.Query().
 				Where(where...).
 				Order(ent.Asc(orderBy), ent.Asc(resource.FieldID)).
-				Limit(SweepBatch)
+				Limit(SweepBatch).
+				Select(sweepFields...)
 			if s.db.IsPostgres() {
 				// Locked rows are re-checked against the conditions when a
 				// concurrent sweep commits first, so each moves once.
@@ -137,7 +191,14 @@ func (s *Service) sweep(ctx context.Context, t state.Transition, now time.Time, 
 			if err != nil {
 				return fmt.Errorf("select: %w", err)
 			}
-			n, err = s.machine.ApplyAll(ctx, tx, t, rs, now, c)
+			if n, err = s.machine.ApplyAll(ctx, tx, t, rs, now, c); err != nil || s.notify == nil {
+				return err
+			}
+			notices := make([]notify.Notice, len(rs))
+			for i, r := range rs {
+				notices[i] = notice(r)
+			}
+			_, err = bulk.Notify(ctx, tx, s.outbox, s.db.IsPostgres(), notices)
 			return err
 		})
 		if err != nil {

@@ -39,6 +39,7 @@ import (
 	"billing/ent/resource"
 	"billing/internal/events"
 	"billing/internal/fault"
+	"billing/internal/lifecycle/internal/bulk"
 	"billing/internal/pulid"
 )
 
@@ -289,10 +290,13 @@ func (m *Machine) Apply(ctx context.Context, tx *ent.Tx, t Transition, r *ent.Re
 
 // ApplyAll moves every resource of rs through t with one UPDATE … WHERE id
 // IN (…) AND state IN (t.From) AND c.Where, and appends an event per
-// resource. The rows must be locked by the caller's transaction (selected
-// FOR UPDATE with the same conditions) so that every one of them matches;
-// if one does not, nothing is kept (the error rolls the transaction back).
-// It is what the scheduler's sweeps use.
+// resource, in bulk (one multi-row INSERT on PostgreSQL). The rows must be
+// locked by the caller's transaction (selected FOR UPDATE with the same
+// conditions) so that every one of them matches; if one does not, nothing
+// is kept (the error rolls the transaction back). It is what the
+// scheduler's sweeps use: rs need only carry the id, account, state and
+// period end (a partial select), and c.Set must leave the period alone,
+// because the events report the period of rs.
 func (m *Machine) ApplyAll(ctx context.Context, tx *ent.Tx, t Transition, rs []*ent.Resource, now time.Time, c Change) (int, error) {
 	if len(rs) == 0 {
 		return 0, nil
@@ -318,18 +322,22 @@ func (m *Machine) ApplyAll(ctx context.Context, tx *ent.Tx, t Transition, rs []*
 	if n != len(rs) {
 		return 0, fmt.Errorf("%s: %d of %d locked resources matched", t.Name, n, len(rs))
 	}
-	cur, err := tx.Resource.Query().Where(resource.IDIn(ids...)).Order(ent.Asc(resource.FieldID)).All(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("%s: read resources: %w", t.Name, err)
-	}
-	from := make(map[pulid.ID]resource.State, len(rs))
-	for _, r := range rs {
-		from[r.ID] = r.State
-	}
-	for _, r := range cur {
-		if err := m.emit(ctx, tx, t, from[r.ID], r, c.Reason, now); err != nil {
-			return 0, err
+	evs := make([]bulk.Event, len(rs))
+	for i, r := range rs {
+		to := t.To
+		if to == "" {
+			to = r.State
 		}
+		evs[i] = bulk.Event{
+			Topic: TopicResource, AccountID: r.AccountID, SubjectID: string(r.ID), At: now,
+			Payload: Event{
+				ResourceID: r.ID, AccountID: r.AccountID, Transition: t.Name,
+				From: r.State, To: to, PeriodEnd: r.PeriodEnd, Reason: c.Reason,
+			},
+		}
+	}
+	if err := bulk.Append(ctx, tx, m.outbox, m.postgres, evs); err != nil {
+		return 0, fmt.Errorf("%s: events: %w", t.Name, err)
 	}
 	return n, nil
 }

@@ -1,0 +1,296 @@
+package lifecycle
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"billing/ent"
+	"billing/ent/lifecyclestep"
+	"billing/ent/resource"
+	"billing/internal/auth"
+	"billing/internal/fault"
+	"billing/internal/notify"
+	"billing/internal/pulid"
+	"billing/internal/store"
+)
+
+// ScheduleHour is the hour, in the billing time zone, of the daily
+// auto-renew attempts; the reminders job runs just after them (08:05).
+const ScheduleHour = 8
+
+// AutoRenewDays are the days before the local date of the period end T
+// on which auto-renew tries to renew from credit, at ScheduleHour: T−7,
+// T−4, T−1 and T itself, the last attempt of a period.
+var AutoRenewDays = []int{7, 4, 1, 0}
+
+// ReminderDays are the days before a deadline (expiry T, suspension,
+// release) with a reminder: 7, 3 and 1.
+var ReminderDays = []int{7, 3, 1}
+
+// AttemptStep is the LifecycleStep step recording the outcome of the
+// auto-renew attempt k days before T: AUTO_RENEW_ATTEMPT_T-7, _T-4, _T-1
+// and AUTO_RENEW_ATTEMPT_T.
+func AttemptStep(k int) string {
+	if k == 0 {
+		return "AUTO_RENEW_ATTEMPT_T"
+	}
+	return fmt.Sprintf("AUTO_RENEW_ATTEMPT_T-%d", k)
+}
+
+// Outcomes recorded in LifecycleStep.outcome for an attempt: RENEWED, or
+// FAILED followed by the fault code ("FAILED INSUFFICIENT_CREDIT").
+const (
+	OutcomeRenewed = "RENEWED"
+	OutcomeFailed  = "FAILED"
+)
+
+// attemptNotice is the dedupe step of a failed attempt's notice
+// (autorenew.failed.t-7 … autorenew.failed.t); a success is notified once
+// per period under autorenew.succeeded.
+func attemptNotice(k int) string {
+	if k == 0 {
+		return notify.KindAutoRenewFailed + ".t"
+	}
+	return fmt.Sprintf("%s.t-%d", notify.KindAutoRenewFailed, k)
+}
+
+// Location is the billing time zone of the schedule.
+func (s *Service) Location() *time.Location { return s.loc }
+
+// AutoRenewSchedule returns when auto-renew tries to renew a period ending
+// at end: ScheduleHour in loc on the local dates 7, 4, 1 and 0 days before
+// end's local date, earliest first. The last one may come after end (an
+// end before 08:00): the resource is then renewed from GRACE.
+func AutoRenewSchedule(end time.Time, loc *time.Location) []time.Time {
+	d := midnight(end, loc)
+	out := make([]time.Time, len(AutoRenewDays))
+	for i, k := range AutoRenewDays {
+		out[i] = at(d.AddDate(0, 0, -k), loc)
+	}
+	return out
+}
+
+// midnight is the start of t's local date in loc.
+func midnight(t time.Time, loc *time.Location) time.Time {
+	t = t.In(loc)
+	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, loc)
+}
+
+// at is ScheduleHour on the local date starting at d.
+func at(d time.Time, loc *time.Location) time.Time {
+	return time.Date(d.Year(), d.Month(), d.Day(), ScheduleHour, 0, 0, 0, loc)
+}
+
+// dayDiff is the number of calendar days from date a to date b (both
+// local midnights), whatever the zone's DST does to their distance.
+func dayDiff(a, b time.Time) int {
+	ua := time.Date(a.Year(), a.Month(), a.Day(), 0, 0, 0, 0, time.UTC)
+	ub := time.Date(b.Year(), b.Month(), b.Day(), 0, 0, 0, 0, time.UTC)
+	return int(ub.Sub(ua) / day)
+}
+
+// runDay is the local date whose scheduled steps a run at now makes: the
+// current date from ScheduleHour on, the day before until then.
+func (s *Service) runDay(now time.Time) time.Time {
+	d := midnight(now, s.loc)
+	if now.Before(at(d, s.loc)) {
+		d = d.AddDate(0, 0, -1)
+	}
+	return d
+}
+
+// current returns the step of steps (days before a deadline, descending)
+// that is due diff days before it: the smallest step ≥ diff. A step k is
+// due from ScheduleHour on the date k days before the deadline until the
+// next step is; a run that missed its day makes it on the next run within
+// that window, never twice.
+func current(steps []int, diff int) (int, bool) {
+	for i := len(steps) - 1; i >= 0; i-- {
+		if steps[i] >= diff {
+			return steps[i], true
+		}
+	}
+	return 0, false
+}
+
+// attempt is one due auto-renew attempt.
+type attempt struct {
+	r *ent.Resource
+	k int
+}
+
+// RunAutoRenewAttempts makes the auto-renew attempts due at now (the
+// scheduler runs it at 08:00 in the billing time zone) and returns how
+// many it made (renewed or failed).
+//
+// The attempt "on day T−k" (k = 7, 4, 1, 0; T the local date of the
+// period end) is made by the first run from 08:00 on that date until the
+// next attempt's 08:00 — the run of that day when the job runs daily, a
+// later one if that run was missed. Due are prepaid resources with
+// auto-renew on, in ACTIVE, STOPPED or GRACE, whose attempt for the
+// current period end has no LifecycleStep yet. Per account, they are
+// renewed one by one with AutoRenew, earliest end first (then by id);
+// once credit runs short the account's later ones fail too, so a later
+// resource never takes the credit an earlier one needed.
+//
+// Each outcome is recorded once per (resource, period end, attempt) —
+// LifecycleStep AttemptStep(k), outcome RENEWED or FAILED <code> — with
+// its notice in the same transaction: autorenew.succeeded once per
+// period, autorenew.failed once per attempt. A second run, here or on
+// another instance, finds the step and does nothing; a renewed resource
+// is not due any more because its period end moved. After the attempt on
+// T, no run makes another for that period.
+//
+// A failure that is not the customer's business (the database) records
+// nothing and is returned, joined with the others, so that the next run
+// within the window tries again.
+func (s *Service) RunAutoRenewAttempts(ctx context.Context, now time.Time) (int, error) {
+	ctx = auth.SystemContext(ctx)
+	now = norm(now)
+	d0 := s.runDay(now)
+	first, last := AutoRenewDays[0], AutoRenewDays[len(AutoRenewDays)-1]
+	rs, err := s.db.Client.Resource.Query().
+		Where(
+			resource.BillingModeEQ(resource.BillingModePREPAID),
+			resource.AutoRenew(true),
+			resource.StateIn(resource.StateACTIVE, resource.StateSTOPPED, resource.StateGRACE),
+			// In UTC: SQLite compares times as text.
+			resource.PeriodEndGTE(d0.AddDate(0, 0, last).UTC()),
+			resource.PeriodEndLT(d0.AddDate(0, 0, first+1).UTC()),
+		).
+		Order(ent.Asc(resource.FieldAccountID), ent.Asc(resource.FieldPeriodEnd), ent.Asc(resource.FieldID)).
+		Select(resource.FieldAccountID, resource.FieldName, resource.FieldState, resource.FieldPeriodEnd,
+			resource.FieldAutoRenewMonths, resource.FieldProductID).
+		All(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("auto-renew: select due resources: %w", err)
+	}
+	due := make([]attempt, 0, len(rs))
+	for _, r := range rs {
+		if k, ok := current(AutoRenewDays, dayDiff(d0, midnight(*r.PeriodEnd, s.loc))); ok {
+			due = append(due, attempt{r: r, k: k})
+		}
+	}
+	due, err = s.notMade(ctx, due)
+	if err != nil {
+		return 0, err
+	}
+
+	var (
+		made int
+		errs []error
+	)
+	for i := 0; i < len(due); {
+		j := i
+		for j < len(due) && due[j].r.AccountID == due[i].r.AccountID {
+			j++
+		}
+		n, err := s.attemptAccount(ctx, due[i:j], now)
+		made += n
+		if err != nil {
+			errs = append(errs, err)
+		}
+		i = j
+	}
+	return made, errors.Join(errs...)
+}
+
+// notMade drops the attempts whose step is recorded already.
+func (s *Service) notMade(ctx context.Context, due []attempt) ([]attempt, error) {
+	if len(due) == 0 {
+		return due, nil
+	}
+	steps := make([]string, len(AutoRenewDays))
+	for i, k := range AutoRenewDays {
+		steps[i] = AttemptStep(k)
+	}
+	type key struct {
+		id   pulid.ID
+		end  int64
+		step string
+	}
+	made := map[key]bool{}
+	for part := range slices.Chunk(due, SweepBatch) {
+		ids := make([]pulid.ID, len(part))
+		for i, a := range part {
+			ids[i] = a.r.ID
+		}
+		rows, err := s.db.Client.LifecycleStep.Query().
+			Where(lifecyclestep.ResourceIDIn(ids...), lifecyclestep.StepIn(steps...)).
+			All(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("auto-renew: read attempts: %w", err)
+		}
+		for _, st := range rows {
+			made[key{st.ResourceID, st.PeriodEnd.UnixMicro(), st.Step}] = true
+		}
+	}
+	return slices.DeleteFunc(due, func(a attempt) bool {
+		return made[key{a.r.ID, a.r.PeriodEnd.UnixMicro(), AttemptStep(a.k)}]
+	}), nil
+}
+
+// attemptAccount makes one account's due attempts, earliest end first,
+// until credit runs short.
+func (s *Service) attemptAccount(ctx context.Context, due []attempt, now time.Time) (int, error) {
+	var (
+		made  int
+		errs  []error
+		short *fault.Error // set once credit ran out
+	)
+	for _, a := range due {
+		end := *a.r.PeriodEnd
+		var (
+			renewed bool
+			err     error
+		)
+		if short != nil {
+			err = fault.New(fault.InsufficientCredit,
+				"insufficient credit: what was left went to resources of the account that expire earlier")
+		} else {
+			renewed, err = s.checkout.AutoRenew(ctx, a.r.ID, end)
+		}
+		f, isFault := fault.As(err)
+		switch {
+		case renewed:
+			err = s.recordAttempt(ctx, a, OutcomeRenewed, s.renewedNotice(a.r, now))
+		case err == nil:
+			continue // nothing to do: renewed meanwhile, switched off, changed state
+		case isFault && f.Code != fault.Internal:
+			if f.Code == fault.InsufficientCredit && short == nil {
+				short = f
+			}
+			err = s.recordAttempt(ctx, a, OutcomeFailed+" "+string(f.Code), s.failedNotice(a, f.Message, now))
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("auto-renew %s: %w", a.r.ID, err))
+			continue
+		}
+		made++
+	}
+	return made, errors.Join(errs...)
+}
+
+// recordAttempt records the attempt's outcome and tells the customer, in
+// one transaction. The step is inserted with ON CONFLICT DO NOTHING: if a
+// concurrent run recorded it first, the notice is still keyed once.
+func (s *Service) recordAttempt(ctx context.Context, a attempt, outcome string, n notify.Notice) error {
+	return store.WithTx(ctx, s.db.Client, func(tx *ent.Tx) error {
+		_, err := tx.ExecContext(ctx,
+			`INSERT INTO lifecycle_steps (id, resource_id, period_end, step, outcome, created_at)
+			 VALUES ($1, $2, $3, $4, $5, $6)
+			 ON CONFLICT (resource_id, period_end, step) DO NOTHING`,
+			string(pulid.New("lcs")), string(a.r.ID), norm(*a.r.PeriodEnd), AttemptStep(a.k), outcome, n.At)
+		if err != nil {
+			return fmt.Errorf("record attempt: %w", err)
+		}
+		if s.notify == nil {
+			return nil
+		}
+		_, err = s.notify.Notify(ctx, tx, n)
+		return err
+	})
+}
