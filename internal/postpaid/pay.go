@@ -83,7 +83,7 @@ type applied struct {
 // payment event and notifies the customer. It returns the payment, or nil
 // when nothing was paid.
 func (s *Service) payFromCredit(ctx context.Context, tx *ent.Tx, accountID pulid.ID, invs []*ent.Invoice,
-	budget money.Amount, key, description string, now time.Time) (*ent.Payment, []applied, error) {
+	budget money.Amount, key string, now time.Time) (*ent.Payment, []applied, error) {
 	var parts []applied
 	total := money.Zero
 	for _, inv := range invs {
@@ -123,9 +123,7 @@ func (s *Service) payFromCredit(ctx context.Context, tx *ent.Tx, accountID pulid
 	if err != nil {
 		return nil, nil, fmt.Errorf("create payment: %w", err)
 	}
-	if description == "" {
-		description = "Payment of " + invoiceList(codes)
-	}
+	description := "Payment of " + invoiceList(codes)
 	_, err = s.ledger.Debit(ctx, tx, ledger.Movement{
 		AccountID: accountID, Amount: total, Kind: ledgertransaction.KindINVOICE_PAYMENT,
 		Memo: ledger.Memo{Description: description, Reference: string(p.ID), At: now},
@@ -142,7 +140,7 @@ func (s *Service) payFromCredit(ctx context.Context, tx *ent.Tx, accountID pulid
 	if err := s.outbox.Append(ctx, tx, events.TopicPayment, accountID, string(p.ID), ev, now); err != nil {
 		return nil, nil, fmt.Errorf("payment %s event: %w", p.ID, err)
 	}
-	if err := s.notifyPaid(ctx, tx, p, parts, now); err != nil {
+	if err := s.notifyPaid(ctx, tx, p, parts, "from your credit", now); err != nil {
 		return nil, nil, err
 	}
 	return p, parts, nil
@@ -192,9 +190,9 @@ func (s *Service) applyToInvoice(ctx context.Context, tx *ent.Tx, inv *ent.Invoi
 }
 
 // notifyPaid tells the customer what a payment paid, once per payment.
-func (s *Service) notifyPaid(ctx context.Context, tx *ent.Tx, p *ent.Payment, parts []applied, now time.Time) error {
+func (s *Service) notifyPaid(ctx context.Context, tx *ent.Tx, p *ent.Payment, parts []applied, via string, now time.Time) error {
 	var body strings.Builder
-	fmt.Fprintf(&body, "%s was paid from your credit:\n", p.Amount.Format())
+	fmt.Fprintf(&body, "%s was paid %s:\n", p.Amount.Format(), via)
 	for _, a := range parts {
 		status := "paid in full"
 		if left := Outstanding(a.invoice); left.IsPositive() {
@@ -209,7 +207,7 @@ func (s *Service) notifyPaid(ctx context.Context, tx *ent.Tx, p *ent.Payment, pa
 	_, err := s.notify.Notify(ctx, tx, notify.Notice{
 		AccountID: p.AccountID,
 		Kind:      KindInvoicePaid,
-		Title:     fmt.Sprintf("Paid %s from credit: %s", p.Amount.Format(), invoiceList(codes)),
+		Title:     fmt.Sprintf("Paid %s: %s", p.Amount.Format(), invoiceList(codes)),
 		Body:      body.String(),
 		DedupeKey: notify.DedupeKey("payment", string(p.ID), "invoices"),
 		At:        now,
@@ -291,31 +289,12 @@ func (s *Service) AutoPay(ctx context.Context, now time.Time) (AutoPayResult, er
 		errs []error
 	)
 	for _, acc := range accounts {
-		var parts []applied
-		err := store.WithTx(ctx, s.db.Client, func(tx *ent.Tx) error {
-			if _, err := s.lockAccount(ctx, tx, acc); err != nil {
-				return err
-			}
-			invs, err := s.openInvoices(ctx, tx, acc, nil)
-			if err != nil {
-				return err
-			}
-			suspended, err := s.lockSuspended(ctx, tx, acc)
-			if err != nil {
-				return err
-			}
-			avail, err := available(ctx, tx, acc)
-			if err != nil {
-				return err
-			}
-			if !avail.IsPositive() || len(invs) == 0 {
-				return nil
-			}
-			if _, parts, err = s.payFromCredit(ctx, tx, acc, invs, avail, "", "", now); err != nil {
-				return err
-			}
-			return s.liftIfSettled(ctx, tx, acc, suspended, now)
-		})
+		parts, err := s.autoPayAccount(ctx, acc, now)
+		if fault.Is(err, fault.InsufficientCredit) {
+			// A purchase took credit between the read and the debit
+			// (purchases do not lock the account): try once more.
+			parts, err = s.autoPayAccount(ctx, acc, now)
+		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("account %s: %w", acc, err))
 			continue
@@ -332,6 +311,39 @@ func (s *Service) AutoPay(ctx context.Context, now time.Time) (AutoPayResult, er
 		return res, fmt.Errorf("auto-pay: %w", err)
 	}
 	return res, nil
+}
+
+// autoPayAccount is one account's automatic payment transaction.
+func (s *Service) autoPayAccount(ctx context.Context, acc pulid.ID, now time.Time) ([]applied, error) {
+	var parts []applied
+	err := store.WithTx(ctx, s.db.Client, func(tx *ent.Tx) error {
+		if _, err := s.lockAccount(ctx, tx, acc); err != nil {
+			return err
+		}
+		invs, err := s.openInvoices(ctx, tx, acc, nil)
+		if err != nil {
+			return err
+		}
+		suspended, err := s.lockSuspended(ctx, tx, acc)
+		if err != nil {
+			return err
+		}
+		avail, err := available(ctx, tx, acc)
+		if err != nil {
+			return err
+		}
+		if !avail.IsPositive() || len(invs) == 0 {
+			return nil
+		}
+		if _, parts, err = s.payFromCredit(ctx, tx, acc, invs, avail, "", now); err != nil {
+			return err
+		}
+		return s.liftIfSettled(ctx, tx, acc, suspended, now)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return parts, nil
 }
 
 // payableAccounts lists accounts with open invoices and positive
@@ -489,7 +501,7 @@ func (s *Service) pay(ctx context.Context, tx *ent.Tx, in payRequest, key string
 		return paid{}, fault.Newf(fault.InsufficientCredit, []string{"input", "paymentMethod"},
 			"insufficient credit: %s available, %s needed", avail.Format(), amount.Format())
 	}
-	p, parts, err := s.payFromCredit(ctx, tx, in.AccountID, invs, amount, key, "", now)
+	p, parts, err := s.payFromCredit(ctx, tx, in.AccountID, invs, amount, key, now)
 	if err != nil {
 		return paid{}, err
 	}

@@ -1,6 +1,7 @@
 package postpaid_test
 
 import (
+	"context"
 	"fmt"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"billing/ent/ledgerentry"
 	"billing/ent/notification"
 	"billing/ent/payment"
+	"billing/internal/auth"
 	"billing/internal/fault"
 	"billing/internal/invoicing"
 	"billing/internal/postpaid"
@@ -158,8 +160,15 @@ func TestPayInvoices(t *testing.T) {
 	b.fund(t, acc, 120_000)
 	b.at(local(2026, 12, 5, 9, 0))
 
+	viewer := auth.WithViewer(context.Background(), auth.Viewer{Subject: "m", Role: auth.RoleViewer, AccountID: string(acc)})
+	_, err := b.svc.PayInvoices(viewer, postpaid.PayInvoicesInput{IdempotencyKey: key(), InvoiceIDs: []pulid.ID{a.ID}})
+	requireFault(t, err, fault.Forbidden)
+	d, err := b.svc.Debt(viewer, "")
+	require.NoError(t, err)
+	require.Equal(t, "180000", d.Unpaid.String())
+
 	// More than the credit: refused, nothing written.
-	_, err := b.svc.PayInvoices(customer(acc), postpaid.PayInvoicesInput{IdempotencyKey: key(), InvoiceIDs: []pulid.ID{a.ID, c.ID}})
+	_, err = b.svc.PayInvoices(customer(acc), postpaid.PayInvoicesInput{IdempotencyKey: key(), InvoiceIDs: []pulid.ID{a.ID, c.ID}})
 	requireFault(t, err, fault.InsufficientCredit, "input", "paymentMethod")
 	require.Equal(t, "120000", b.available(t, acc))
 
@@ -216,3 +225,37 @@ func autoPaid(r postpaid.AutoPayResult) string {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestSettleInvoicePayment: a gateway payment of invoices collected by the
+// checkout pays what is still open and returns the rest to credit.
+func TestSettleInvoicePayment(t *testing.T) {
+	t.Parallel()
+	b := setup(t, local(2026, 11, 1, 0, 0))
+	acc := b.account(t, 10_000_000)
+	a := b.issue(t, acc, b.create(t, acc, "srv").ID, 100_000, local(2026, 12, 1, 0, 0))
+	c := b.issue(t, acc, b.create(t, acc, "srv").ID, 80_000, local(2026, 12, 1, 0, 0))
+	b.at(local(2026, 12, 2, 0, 0))
+	// As the checkout would have recorded it once the gateway confirmed.
+	p, err := b.db.Client.Payment.Create().SetAccountID(acc).SetPurpose(payment.PurposeINVOICE).
+		SetMethod(payment.MethodGATEWAY).SetStatus(payment.StatusSUCCEEDED).SetAmount(vnd(180_000)).
+		SetGatewayAmount(vnd(180_000)).SetInvoiceIds([]string{string(a.ID), string(c.ID)}).Save(b.sys)
+	require.NoError(t, err)
+	// Meanwhile the 80,000 invoice was paid from credit.
+	b.fund(t, acc, 80_000)
+	_, err = b.svc.PayInvoices(customer(acc), postpaid.PayInvoicesInput{IdempotencyKey: key(), InvoiceIDs: []pulid.ID{c.ID}})
+	require.NoError(t, err)
+
+	var got *postpaid.Settlement
+	require.NoError(t, store.WithTx(b.sys, b.db.Client, func(tx *ent.Tx) error {
+		var err error
+		got, err = b.svc.SettleInvoicePayment(b.sys, tx, p, b.clock.Now())
+		return err
+	}))
+	require.Equal(t, "80000", got.Returned.String())
+	require.Len(t, got.Invoices, 1)
+	require.Equal(t, "PAID paid 100000 due 0", status(b.invoice(t, a.ID)))
+	require.Equal(t, "80000", b.available(t, acc))
+	n, err := b.db.Client.Notification.Query().Where(notification.AccountID(acc), notification.Kind(postpaid.KindInvoicePaid)).Count(b.sys)
+	require.NoError(t, err)
+	require.Equal(t, 2, n)
+}

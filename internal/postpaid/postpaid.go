@@ -31,6 +31,9 @@ const (
 	DefaultOverdueDays = 15
 	// DefaultBatch is how many resources one month-end transaction invoices.
 	DefaultBatch = 2000
+	// maxSQLiteBatch keeps a batch's id list under SQLite's 32,766 bound
+	// parameters.
+	maxSQLiteBatch = 10_000
 )
 
 // Config wires the postpaid service.
@@ -95,6 +98,9 @@ func New(cfg Config) *Service {
 	}
 	if s.batch <= 0 {
 		s.batch = DefaultBatch
+	}
+	if !cfg.DB.IsPostgres() && s.batch > maxSQLiteBatch {
+		s.batch = maxSQLiteBatch // one bound parameter per resource id
 	}
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)
