@@ -159,4 +159,27 @@
 // resources before the wallet. One order for all of them means concurrent
 // callbacks, reports, expiry runs, sweeps and new orders queue instead of
 // deadlocking on PostgreSQL; SQLite serializes writers anyway.
+//
+// # Statements on the credit path
+//
+// A CREDIT checkout is two write transactions by design: PlaceOrder's, and
+// ReportProvisioning's for each resource (synchronous only with the
+// simulator's zero delay). Each round trip to PostgreSQL counts, so:
+//
+//   - PlaceOrder makes the order and payment ids up front: the idempotency
+//     record is inserted with its result (idempotency.Expect), not updated
+//     after. CREDIT rows are written in their final states (order PAID,
+//     items PROVISIONING, payment SUCCEEDED with its credit part) instead
+//     of PENDING and then updated; the ledger, the rows and the events are
+//     those of the step-by-step path (TestCreditMatchesStepByStep). After
+//     commit the resources go to the provisioner from what the transaction
+//     wrote, without reading them back.
+//   - ReportProvisioning finds and locks the payment in one statement
+//     (through the resource's item and, since payments.order_id has no
+//     index, the account), reads the order's items once under that lock,
+//     and derives the event's Final flag and the order's end from them.
+//     Its invoice comes last, and on PostgreSQL the invoice is numbered by
+//     its own last statement (invoicing.CreatePrepaid): the month's
+//     sequence row, which serializes every invoice of the month, stays
+//     locked for that statement's end and the commit only.
 package checkout

@@ -250,13 +250,23 @@ func (s *Service) reportProvisioning(ctx context.Context, in ReportInput) error 
 // lockPaymentOfResource takes the row lock of the payment of the order
 // that created the resource (lockPayment's lock, found by the resource
 // instead of the payment id). No such order is a fault.NotFound.
+//
+// payments has no index on order_id, so the payment is looked up through
+// its account (indexed) as well: the order's items carry the same
+// account as its payment, and the lookup stays an index scan of one
+// account's payments instead of a scan of the whole table.
 func (s *Service) lockPaymentOfResource(ctx context.Context, tx *ent.Tx, resourceID pulid.ID) (*ent.Payment, error) {
 	q := tx.Payment.Query().Where(func(sel *entsql.Selector) {
-		sel.Where(entsql.In(sel.C(payment.FieldOrderID),
-			entsql.Select(orderitem.FieldOrderID).From(entsql.Table(orderitem.Table)).Where(entsql.And(
+		item := func(column string) *entsql.Selector {
+			return entsql.Select(column).From(entsql.Table(orderitem.Table)).Where(entsql.And(
 				entsql.EQ(orderitem.FieldResourceID, string(resourceID)),
 				entsql.EQ(orderitem.FieldAction, string(orderitem.ActionCREATE)),
-			))))
+			))
+		}
+		sel.Where(entsql.And(
+			entsql.In(sel.C(payment.FieldAccountID), item(orderitem.FieldAccountID)),
+			entsql.In(sel.C(payment.FieldOrderID), item(orderitem.FieldOrderID)),
+		))
 	})
 	if s.db.IsPostgres() {
 		q.ForUpdate()

@@ -21,8 +21,9 @@
 //
 // # PostgreSQL
 //
-// Append also calls pg_notify in the transaction; PostgreSQL delivers the
-// notification only on commit, to every instance. Each instance runs one
+// Append also calls pg_notify in the transaction, in the statement that
+// inserts the row (one round trip); PostgreSQL delivers the notification
+// only on commit, to every instance. Each instance runs one
 // Listener: one pq.Listener connection (reconnecting with backoff) on
 // channel billing_outbox. Every wake-up re-reads the table instead of
 // trusting notifications, which are only hints:
@@ -35,9 +36,11 @@
 //     silently dead one is closed and re-established.
 //
 // A scan reads the rows with id > lastSeen in id order, in batches of 500,
-// publishes them and advances lastSeen. At start lastSeen is the current
-// max(id): subscribers read the current state themselves when they
-// subscribe. An instance's own events come back through its listener like
+// publishes them and advances lastSeen. It is one statement per batch —
+// open gaps (below) included — with its ids written as literals, so lib/pq
+// sends it in one round trip, without the Parse/Describe exchange. At
+// start lastSeen is the current max(id): subscribers read the current
+// state themselves when they subscribe. An instance's own events come back through its listener like
 // everyone else's, so each is published exactly once per instance.
 //
 // # Ids that commit out of order
@@ -47,8 +50,10 @@
 // then sees 7 but not 6, and advancing lastSeen past 6 would lose it
 // forever. The listener therefore tracks gaps: every id skipped between
 // lastSeen and a row it read is remembered with a deadline (2 minutes, at
-// most 10,000 ids), and every scan first looks those ids up again; a row
-// that appears is published then and forgotten. An id that never appears
+// most 10,000 ids), and every scan looks those ids up again, in the same
+// statement as the rows above lastSeen (WHERE id > lastSeen OR id IN
+// (gaps)); a row that appears is published then, before newer ids, and
+// forgotten. An id that never appears
 // (its transaction rolled back; sequences never give ids back) is dropped
 // at its deadline. At start, the ids missing in the 1,000 ids below max(id)
 // are tracked the same way, since they may be transactions still in flight.

@@ -259,3 +259,49 @@ func TestHash(t *testing.T) {
 	_, err = idempotency.Hash("op", func() {})
 	require.Error(t, err)
 }
+
+// TestExpect: a result known up front is stored with the record; a wrong
+// guess is overwritten by the real result; a failure stores nothing.
+func TestExpect(t *testing.T) {
+	t.Parallel()
+	db := testdb.New(t)
+	ctx := context.Background()
+	var runs atomic.Int32
+	stored := func(key string) string {
+		t.Helper()
+		rec, err := db.Client.IdempotencyRecord.Query().Where(idempotencyrecord.Key(key)).Only(ctx)
+		require.NoError(t, err)
+		return string(rec.Response)
+	}
+
+	tests := []struct {
+		name   string
+		expect result
+	}{
+		{"right guess", result{ID: "first", Amount: "100"}},
+		{"wrong guess", result{ID: "other", Amount: "1"}},
+	}
+	for i, tt := range tests {
+		key := "k" + string(rune('1'+i))
+		v, replayed, err := idempotency.Do(ctx, db, "acc_1", key, "topUp", request{Account: "acc_1", Amount: "100"},
+			work(&runs, "first"), idempotency.At(t0), idempotency.Expect(tt.expect))
+		require.NoError(t, err, tt.name)
+		require.False(t, replayed, tt.name)
+		require.Equal(t, result{ID: "first", Amount: "100"}, v, tt.name)
+		require.JSONEq(t, `{"id":"first","amount":"100"}`, stored(key), tt.name)
+		v, replayed, err = idempotency.Do(ctx, db, "acc_1", key, "topUp", request{Account: "acc_1", Amount: "100"},
+			work(&runs, "second"), idempotency.Expect(tt.expect))
+		require.NoError(t, err, tt.name)
+		require.True(t, replayed, tt.name)
+		require.Equal(t, "first", v.ID, tt.name)
+	}
+	require.Equal(t, int32(2), runs.Load())
+
+	_, err := idempotency.Run(ctx, db, "acc_1", "k9", "topUp", request{Account: "acc_1", Amount: "100"},
+		func(ctx context.Context, tx *ent.Tx) (result, error) { return result{}, errors.New("boom") },
+		idempotency.Expect(result{ID: "x"}))
+	require.Error(t, err)
+	n, err := db.Client.IdempotencyRecord.Query().Where(idempotencyrecord.Key("k9")).Count(ctx)
+	require.NoError(t, err)
+	require.Zero(t, n)
+}

@@ -2,6 +2,7 @@ package invoicing
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 	_ "time/tzdata" // the billing time zone must resolve on hosts without a zone database
@@ -114,11 +115,25 @@ func (s *Service) CreatePrepaid(ctx context.Context, tx *ent.Tx, in PrepaidInput
 	}
 	now = now.UTC().Truncate(time.Microsecond)
 	q := in.Quote
-	code, err := s.NextCode(ctx, tx, now)
-	if err != nil {
-		return nil, err
+	id := in.ID
+	if id == "" {
+		id = pulid.New("inv")
+	}
+	// On PostgreSQL the invoice and its lines are written under a
+	// placeholder code first — the invoice's id: unique, and never
+	// committed — and the number is taken by the very last statement
+	// (numberLast), so the month's sequence row, which every invoice of the
+	// month needs, stays locked only for the end of that statement and the
+	// commit. SQLite serializes writers anyway: there the code comes first.
+	code := string(id)
+	if !s.db.IsPostgres() {
+		var err error
+		if code, err = s.NextCode(ctx, tx, now); err != nil {
+			return nil, err
+		}
 	}
 	create := tx.Invoice.Create().
+		SetID(id).
 		SetCode(code).
 		SetAccountID(in.AccountID).
 		SetResourceID(in.ResourceID).
@@ -140,9 +155,6 @@ func (s *Service) CreatePrepaid(ctx context.Context, tx *ent.Tx, in PrepaidInput
 	}
 	if in.OrderID != "" {
 		create.SetOrderID(in.OrderID)
-	}
-	if in.ID != "" {
-		create.SetID(in.ID)
 	}
 	inv, err := create.Save(ctx)
 	if err != nil {
@@ -172,7 +184,49 @@ func (s *Service) CreatePrepaid(ctx context.Context, tx *ent.Tx, in PrepaidInput
 	if _, err := tx.InvoiceLine.CreateBulk(lines...).Save(ctx); err != nil {
 		return nil, fmt.Errorf("create lines of invoice %s: %w", code, err)
 	}
+	if s.db.IsPostgres() {
+		if inv.Code, err = s.numberLast(ctx, tx, inv.ID, now); err != nil {
+			return nil, err
+		}
+	}
 	return inv, nil
+}
+
+// numberLast gives a prepaid invoice written under a placeholder code its
+// real one, on PostgreSQL: one statement takes the month's next number
+// from its sequence row (created on first use) — the same row lock and
+// the same gapless numbering as NextCode — and writes the code. Nothing of
+// the caller's transaction should follow it but the commit.
+func (s *Service) numberLast(ctx context.Context, tx *ent.Tx, id pulid.ID, at time.Time) (string, error) {
+	prefix := "INV-" + at.In(s.loc).Format("200601")
+	rows, err := tx.QueryContext(ctx,
+		`WITH n AS (
+			INSERT INTO invoice_sequences (id, last_value) VALUES ($1::text, 1)
+			ON CONFLICT (id) DO UPDATE SET last_value = invoice_sequences.last_value + 1
+			RETURNING last_value)
+		 UPDATE invoices SET code = $1::text || '-' || lpad(n.last_value::text, greatest(6, length(n.last_value::text)), '0')
+		 FROM n WHERE invoices.id = $2
+		 RETURNING invoices.code`, prefix, string(id))
+	if err != nil {
+		return "", fmt.Errorf("invoice number %s: %w", prefix, err)
+	}
+	var code string
+	found := false
+	for rows.Next() {
+		if err := rows.Scan(&code); err != nil {
+			_ = rows.Close()
+			return "", fmt.Errorf("invoice number %s: %w", prefix, err)
+		}
+		found = true
+	}
+	// Close before the next statement on the connection.
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		return "", fmt.Errorf("invoice number %s: %w", prefix, err)
+	}
+	if !found {
+		return "", fmt.Errorf("invoice number %s: invoice %s missing", prefix, id)
+	}
+	return code, nil
 }
 
 // NextCode takes the next invoice code of the month (in the billing time

@@ -232,3 +232,46 @@ func TestGaplessUnderConcurrency(t *testing.T) {
 	}
 	require.Equal(t, want, codes)
 }
+
+// TestCodeFormat: CreatePrepaid (which on PostgreSQL numbers the invoice
+// in SQL, as its last statement) and NextCode share the month's sequence
+// and write the same codes, also past six digits.
+func TestCodeFormat(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	create := func() string {
+		t.Helper()
+		var code string
+		res := b.resource(t)
+		require.NoError(t, store.WithTx(b.ctx, b.db.Client, func(tx *ent.Tx) error {
+			inv, err := b.create(t, tx, res, t0)
+			if err != nil {
+				return err
+			}
+			code = inv.Code
+			got, err := tx.Invoice.Get(b.ctx, inv.ID)
+			require.NoError(t, err)
+			require.Equal(t, code, got.Code)
+			return nil
+		}))
+		return code
+	}
+	next := func() string {
+		t.Helper()
+		var code string
+		require.NoError(t, store.WithTx(b.ctx, b.db.Client, func(tx *ent.Tx) error {
+			var err error
+			code, err = b.invoices.NextCode(b.ctx, tx, t0)
+			return err
+		}))
+		return code
+	}
+	require.Equal(t, "INV-202611-000001", create())
+	require.Equal(t, "INV-202611-000002", next())
+	require.Equal(t, "INV-202611-000003", create())
+	_, err := b.db.SQL.ExecContext(b.ctx, `UPDATE invoice_sequences SET last_value = 999998 WHERE id = 'INV-202611'`)
+	require.NoError(t, err)
+	require.Equal(t, "INV-202611-999999", create())
+	require.Equal(t, "INV-202611-1000000", create())
+	require.Equal(t, "INV-202611-1000001", next())
+}
