@@ -27,7 +27,7 @@ import (
 )
 
 // benchRows is the number of due resources each sweep moves.
-const benchRows = 20_000
+const benchRows = 100_000
 
 // BenchmarkExpireDue measures the expiry sweep over 100,000 due resources
 // on PostgreSQL against the plain set-based statement doing only the

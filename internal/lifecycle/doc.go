@@ -110,13 +110,16 @@
 //     succeed. Attempts are accepted in ACTIVE, STOPPED and GRACE (the T
 //     attempt may come after the expiry sweep).
 //   - Sweeps take `now` from the scheduler, select due prepaid resources by
-//     indexed conditions ((state, period_end), product_id, purge_at), lock
-//     them (FOR UPDATE on PostgreSQL; re-checked when a concurrent sweep
-//     commits first) and move up to SweepBatch per transaction with one
-//     UPDATE; running twice or on two instances moves each resource once.
-//     Suspension and release use each product's grace and suspension days;
-//     a resource suspended by an operator or for non-payment is never
-//     released by expiry. STOPPED resources expire like ACTIVE ones.
+//     indexed conditions (state = X and period_end ≤ cut-off, one From
+//     state at a time, so the (state, period_end) index yields only what
+//     is still due; purge_at for the trash), lock them (FOR UPDATE on
+//     PostgreSQL; re-checked when a concurrent sweep commits first) and
+//     move up to SweepBatch per transaction with one UPDATE, their events
+//     and notices written with multi-row INSERTs; running twice or on two
+//     instances moves each resource once. Suspension and release use each
+//     product's grace and suspension days; a resource suspended by an
+//     operator or for non-payment is never released by expiry. STOPPED
+//     resources expire like ACTIVE ones.
 //   - BillingStatus: GOOD (> 15 days left), WARNING (5 to 15 days, both
 //     included), ALERT (< 5 days), EXPIRED (now ≥ end); "" (none) for
 //     postpaid resources and those not live.
@@ -125,6 +128,53 @@
 //   - Who: customers act on their account's resources, operators on any,
 //     the process for jobs; read-only members and product services may
 //     not (fault.Forbidden). Idempotency scope as in the checkout.
+//
+// # Schedule
+//
+// All dates are local dates in the billing time zone (Config.Location,
+// default Asia/Ho_Chi_Minh); T is the period end, D its local date. A step
+// "on day D−k" is due from 08:00 on that date until the next step of the
+// same countdown is due, and is made by the first run in that window — the
+// run of that day when the jobs run daily, a later one if it was missed —
+// and never twice (its key):
+//
+//	job (billing serve)          when             what
+//	auto-renew                   08:00 daily      attempts on D−7, D−4, D−1, D (RunAutoRenewAttempts)
+//	reminders                    08:05 daily      t-7, t-3, t-1; suspension-7/-3/-1; release-7/-3/-1
+//	expire-resources             every 5 min      T → GRACE, notice "expired"
+//	suspend-resources            every 5 min      T + grace days → SUSPENDED, notice "suspended"
+//	release-resources            every 5 min      T + grace + suspension days → RELEASED, notice "released"
+//	purge-trash                  every 5 min      purge_at → DELETED, notice "purged"
+//
+//	      D−7      D−4  D−3     D−1     D (T)        D+g (suspension)   D+g+s (release)
+//	 ──────┼────────┼────┼───────┼───────┼──────────────────┼──────────────────┼──
+//	 try   ●        ●            ●       ● (last; from GRACE if T < 08:00)
+//	 remind t-7          t-3     t-1     expired …7 …3 …1 suspended …7 …3 …1 released
+//
+// Auto-renew attempts: per account, the due resources are renewed one by
+// one with AutoRenew, earliest end first, until credit runs short; the
+// account's later ones then fail too (a later resource never takes what an
+// earlier one needed). Each attempt's outcome is a LifecycleStep
+// (AUTO_RENEW_ATTEMPT_T-7, _T-4, _T-1, AUTO_RENEW_ATTEMPT_T; outcome
+// RENEWED or FAILED <code>) written with its notice: autorenew.succeeded
+// once per period, autorenew.failed once per attempt. After the attempt on
+// T no run makes another for that period. A renewal moves the period end,
+// so the old period's later attempts and reminders are simply no longer
+// due.
+//
+// Reminders count down to each deadline of an unrenewed period — expiry
+// (ACTIVE, STOPPED), suspension (GRACE), release (SUSPENDED for its
+// expiry) — 7, 3 and 1 days before it, each only if shorter than the
+// phase (3 grace days: only suspension-1). Resources with auto-renew on
+// get them too, saying when the next attempt is; the reminders job runs
+// after the attempts, so a resource renewed at 08:00 gets none. The
+// changes themselves are notified by the sweeps, in the transaction of
+// the change.
+//
+// Every notice is keyed notify.PeriodKey(resource, period end, step)
+// (the purge: the purge time) with the steps above: one notice per
+// resource, period and step, however often and on however many instances
+// the jobs run.
 //
 // # Lock order
 //

@@ -12,14 +12,16 @@ import (
 	"billing/ent/predicate"
 	"billing/ent/resource"
 	"billing/internal/auth"
+	"billing/internal/lifecycle/internal/bulk"
 	"billing/internal/lifecycle/state"
 	"billing/internal/notify"
 	"billing/internal/pulid"
 	"billing/internal/store"
 )
 
-// reminderChunk bounds the notices created per transaction.
-const reminderChunk = 200
+// reminderChunk bounds the notices created per transaction (a few
+// statements: they are inserted in bulk).
+const reminderChunk = 500
 
 // SendReminders sends the reminders due at now (the scheduler runs it
 // daily at 08:05 in the billing time zone, after the auto-renew attempts)
@@ -94,21 +96,19 @@ func (s *Service) SendReminders(ctx context.Context, now time.Time) (int, error)
 			errs = append(errs, err)
 			continue
 		}
-		err = store.WithTx(ctx, s.db.Client, func(tx *ent.Tx) error {
-			for _, n := range part {
-				created, err := s.notify.Notify(ctx, tx, n)
-				if err != nil {
-					return err
-				}
-				if created {
-					sent++
-				}
-			}
-			return nil
+		if len(part) == 0 {
+			continue
+		}
+		var n int
+		err = store.WithTx(ctx, s.db.Client, func(tx *ent.Tx) (err error) {
+			n, err = bulk.Notify(ctx, tx, s.outbox, s.db.IsPostgres(), part)
+			return err
 		})
 		if err != nil {
 			errs = append(errs, fmt.Errorf("reminders: %w", err))
+			continue
 		}
+		sent += n
 	}
 	return sent, errors.Join(errs...)
 }

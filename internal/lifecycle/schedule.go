@@ -138,15 +138,19 @@ type attempt struct {
 //
 // Each outcome is recorded once per (resource, period end, attempt) —
 // LifecycleStep AttemptStep(k), outcome RENEWED or FAILED <code> — with
-// its notice in the same transaction: autorenew.succeeded once per
-// period, autorenew.failed once per attempt. A second run, here or on
-// another instance, finds the step and does nothing; a renewed resource
-// is not due any more because its period end moved. After the attempt on
-// T, no run makes another for that period.
+// its notice, in one transaction per account after its attempts:
+// autorenew.succeeded once per period, autorenew.failed once per
+// attempt. A second run, here or on another instance, finds the step and
+// does nothing; a renewed resource is not due any more because its period
+// end moved. After the attempt on T, no run makes another for that period.
 //
 // A failure that is not the customer's business (the database) records
 // nothing and is returned, joined with the others, so that the next run
-// within the window tries again.
+// within the window tries again. A renewal commits in AutoRenew's own
+// transaction and its record and notice in the account's next one: a
+// crash between the two loses that success notice (the renewal and its
+// invoice stand; the period end moved, so no run retries it), and the
+// failures not yet recorded are simply attempted again.
 func (s *Service) RunAutoRenewAttempts(ctx context.Context, now time.Time) (int, error) {
 	ctx = auth.SystemContext(ctx)
 	now = norm(now)
@@ -234,15 +238,14 @@ func (s *Service) notMade(ctx context.Context, due []attempt) ([]attempt, error)
 }
 
 // attemptAccount makes one account's due attempts, earliest end first,
-// until credit runs short.
+// until credit runs short, then records their outcomes.
 func (s *Service) attemptAccount(ctx context.Context, due []attempt, now time.Time) (int, error) {
 	var (
-		made  int
-		errs  []error
-		short *fault.Error // set once credit ran out
+		outcomes []outcome
+		errs     []error
+		short    *fault.Error // set once credit ran out
 	)
 	for _, a := range due {
-		end := *a.r.PeriodEnd
 		var (
 			renewed bool
 			err     error
@@ -251,46 +254,65 @@ func (s *Service) attemptAccount(ctx context.Context, due []attempt, now time.Ti
 			err = fault.New(fault.InsufficientCredit,
 				"insufficient credit: what was left went to resources of the account that expire earlier")
 		} else {
-			renewed, err = s.checkout.AutoRenew(ctx, a.r.ID, end)
+			renewed, err = s.checkout.AutoRenew(ctx, a.r.ID, *a.r.PeriodEnd)
 		}
 		f, isFault := fault.As(err)
 		switch {
 		case renewed:
-			err = s.recordAttempt(ctx, a, OutcomeRenewed, s.renewedNotice(a.r, now))
+			outcomes = append(outcomes, outcome{a, OutcomeRenewed, s.renewedNotice(a.r, now)})
 		case err == nil:
-			continue // nothing to do: renewed meanwhile, switched off, changed state
+			// Nothing to do: renewed meanwhile, switched off, changed state.
 		case isFault && f.Code != fault.Internal:
 			if f.Code == fault.InsufficientCredit && short == nil {
 				short = f
 			}
-			err = s.recordAttempt(ctx, a, OutcomeFailed+" "+string(f.Code), s.failedNotice(a, f.Message, now))
-		}
-		if err != nil {
+			outcomes = append(outcomes, outcome{a, OutcomeFailed + " " + string(f.Code), s.failedNotice(a, f.Message, now)})
+		default:
 			errs = append(errs, fmt.Errorf("auto-renew %s: %w", a.r.ID, err))
-			continue
 		}
-		made++
 	}
-	return made, errors.Join(errs...)
+	if err := s.recordAttempts(ctx, outcomes, now); err != nil {
+		return 0, errors.Join(append(errs, err)...)
+	}
+	return len(outcomes), errors.Join(errs...)
 }
 
-// recordAttempt records the attempt's outcome and tells the customer, in
-// one transaction. The step is inserted with ON CONFLICT DO NOTHING: if a
-// concurrent run recorded it first, the notice is still keyed once.
-func (s *Service) recordAttempt(ctx context.Context, a attempt, outcome string, n notify.Notice) error {
-	return store.WithTx(ctx, s.db.Client, func(tx *ent.Tx) error {
-		_, err := tx.ExecContext(ctx,
-			`INSERT INTO lifecycle_steps (id, resource_id, period_end, step, outcome, created_at)
-			 VALUES ($1, $2, $3, $4, $5, $6)
-			 ON CONFLICT (resource_id, period_end, step) DO NOTHING`,
-			string(pulid.New("lcs")), string(a.r.ID), norm(*a.r.PeriodEnd), AttemptStep(a.k), outcome, n.At)
-		if err != nil {
-			return fmt.Errorf("record attempt: %w", err)
+// outcome is an attempt's result and its notice.
+type outcome struct {
+	a       attempt
+	outcome string
+	notice  notify.Notice
+}
+
+// recordAttempts records an account's attempt outcomes and tells the
+// customer, in one transaction (one commit per account, not per
+// attempt). Steps are inserted with ON CONFLICT DO NOTHING: if a
+// concurrent run recorded one first, its notice is still keyed once.
+func (s *Service) recordAttempts(ctx context.Context, outcomes []outcome, now time.Time) error {
+	if len(outcomes) == 0 {
+		return nil
+	}
+	err := store.WithTx(ctx, s.db.Client, func(tx *ent.Tx) error {
+		for _, o := range outcomes {
+			_, err := tx.ExecContext(ctx,
+				`INSERT INTO lifecycle_steps (id, resource_id, period_end, step, outcome, created_at)
+				 VALUES ($1, $2, $3, $4, $5, $6)
+				 ON CONFLICT (resource_id, period_end, step) DO NOTHING`,
+				string(pulid.New("lcs")), string(o.a.r.ID), norm(*o.a.r.PeriodEnd), AttemptStep(o.a.k), o.outcome, now)
+			if err != nil {
+				return fmt.Errorf("record attempt on %s: %w", o.a.r.ID, err)
+			}
+			if s.notify == nil {
+				continue
+			}
+			if _, err := s.notify.Notify(ctx, tx, o.notice); err != nil {
+				return err
+			}
 		}
-		if s.notify == nil {
-			return nil
-		}
-		_, err = s.notify.Notify(ctx, tx, n)
-		return err
+		return nil
 	})
+	if err != nil {
+		return fmt.Errorf("auto-renew: record %d attempts: %w", len(outcomes), err)
+	}
+	return nil
 }

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"time"
 
+	entsql "entgo.io/ent/dialect/sql"
+
 	"billing/ent"
 	"billing/ent/predicate"
 	"billing/ent/resource"
@@ -38,14 +40,17 @@ const SweepBatch = 2000
 // notify.PeriodKey(resource, period end, "expired") besides.
 func (s *Service) ExpireDue(ctx context.Context, now time.Time) (int, error) {
 	now = norm(now)
-	products, err := s.products(ctx)
+	where := []predicate.Resource{resource.BillingModeEQ(resource.BillingModePREPAID), resource.PeriodEndLTE(now)}
+	if due, err := s.anyDue(ctx, state.Expire, where...); err != nil || !due {
+		return 0, err
+	}
+	products, err := s.products(ctx) // for the notices
 	if err != nil {
 		return 0, err
 	}
 	return s.sweep(ctx, state.Expire, now, resource.FieldPeriodEnd, state.Change{Reason: "expired"},
 		func(r *ent.Resource) notify.Notice { return s.expiredNotice(r, products[r.ProductID], now) },
-		resource.BillingModeEQ(resource.BillingModePREPAID),
-		resource.PeriodEndLTE(now))
+		where...)
 }
 
 // SuspendDue moves every prepaid resource in GRACE whose grace period is
@@ -62,11 +67,14 @@ func (s *Service) SuspendDue(ctx context.Context, now time.Time) (int, error) {
 	if due == nil {
 		return 0, nil
 	}
+	due = append(due, resource.BillingModeEQ(resource.BillingModePREPAID))
+	if ok, err := s.anyDue(ctx, state.Suspend, due...); err != nil || !ok {
+		return 0, err
+	}
 	return s.sweep(ctx, state.Suspend, now, resource.FieldPeriodEnd, state.Change{
 		Set:    func(u *ent.ResourceUpdate) { u.SetSuspendReason(resource.SuspendReasonEXPIRED) },
 		Reason: "grace period over",
-	}, func(r *ent.Resource) notify.Notice { return s.suspendedNotice(r, products[r.ProductID], now) },
-		append(due, resource.BillingModeEQ(resource.BillingModePREPAID))...)
+	}, func(r *ent.Resource) notify.Notice { return s.suspendedNotice(r, products[r.ProductID], now) }, due...)
 }
 
 // ReleaseDue releases every prepaid resource that expired and was not
@@ -84,12 +92,15 @@ func (s *Service) ReleaseDue(ctx context.Context, now time.Time) (int, error) {
 	if due == nil {
 		return 0, nil
 	}
+	due = append(due, resource.BillingModeEQ(resource.BillingModePREPAID), expiredOnly())
+	if ok, err := s.anyDue(ctx, state.Release, due...); err != nil || !ok {
+		return 0, err
+	}
 	return s.sweep(ctx, state.Release, now, resource.FieldPeriodEnd, state.Change{
 		Set:    func(u *ent.ResourceUpdate) { u.SetReleasedAt(now) },
 		Where:  []predicate.Resource{expiredOnly()},
 		Reason: "not renewed",
-	}, func(r *ent.Resource) notify.Notice { return s.releasedNotice(r, products[r.ProductID], now) },
-		append(due, resource.BillingModeEQ(resource.BillingModePREPAID), expiredOnly())...)
+	}, func(r *ent.Resource) notify.Notice { return s.releasedNotice(r, products[r.ProductID], now) }, due...)
 }
 
 // dueAfter is "period_end + days(product) ≤ now" for every product (each
@@ -131,10 +142,27 @@ func expiredOnly() predicate.Resource {
 // told (resource.purged, keyed by the purge time).
 func (s *Service) PurgeDue(ctx context.Context, now time.Time) (int, error) {
 	now = norm(now)
+	where := []predicate.Resource{resource.PurgeAtNotNil(), resource.PurgeAtLTE(now)}
+	if due, err := s.anyDue(ctx, state.Purge, where...); err != nil || !due {
+		return 0, err
+	}
 	return s.sweep(ctx, state.Purge, now, resource.FieldPurgeAt, state.Change{Reason: "trash window over"},
-		func(r *ent.Resource) notify.Notice { return s.purgedNotice(r, nil, now) },
-		resource.PurgeAtNotNil(),
-		resource.PurgeAtLTE(now))
+		func(r *ent.Resource) notify.Notice { return s.purgedNotice(r, nil, now) }, where...)
+}
+
+// oldest is "id IN (the first SweepBatch ids matching where, by orderBy
+// then id)": the subquery walks the (state, period_end) index in order
+// and the outer query locks what it found in id order.
+func oldest(orderBy string, where []predicate.Resource) predicate.Resource {
+	return func(s *entsql.Selector) {
+		t := entsql.Table(resource.Table)
+		sub := entsql.Select(t.C(resource.FieldID)).From(t)
+		for _, p := range where {
+			p(sub)
+		}
+		sub.OrderBy(t.C(orderBy), t.C(resource.FieldID)).Limit(SweepBatch)
+		s.Where(entsql.In(s.C(resource.FieldID), sub))
+	}
 }
 
 // sweepFields are what a sweep reads of the resources it moves: enough
@@ -169,6 +197,26 @@ func (s *Service) sweep(ctx context.Context, t state.Transition, now time.Time, 
 	return total, nil
 }
 
+// anyDue reports whether a resource in one of t's From states matches
+// where: most runs find nothing due, and then cost an indexed read per
+// state (state = X, as the sweep itself reads) instead of a transaction.
+func (s *Service) anyDue(ctx context.Context, t state.Transition, where ...predicate.Resource) (bool, error) {
+	ctx = auth.SystemContext(ctx)
+	for _, st := range t.From {
+		due, err := s.db.Client.Resource.Query().
+			Where(resource.StateEQ(st)).
+			Where(where...).
+			Exist(ctx)
+		if err != nil {
+			return false, fmt.Errorf("%s sweep: %w", t.Name, err)
+		}
+		if due {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
 func (s *Service) sweepState(ctx context.Context, t state.Transition, st resource.State, now time.Time, orderBy string,
 	c state.Change, notice func(*ent.Resource) notify.Notice, where ...predicate.Resource) (int, error) {
 	ctx = auth.SystemContext(ctx)
@@ -177,10 +225,13 @@ func (s *Service) sweepState(ctx context.Context, t state.Transition, st resourc
 	for {
 		var n int
 		err := store.WithTx(ctx, s.db.Client, func(tx *ent.Tx) error {
+			// The oldest due batch, locked in id order like every other
+			// transaction locks resources (a customer renewing several of
+			// them cannot deadlock with the sweep).
 			q := tx.Resource.Query().
+				Where(oldest(orderBy, where)).
 				Where(where...).
-				Order(ent.Asc(orderBy), ent.Asc(resource.FieldID)).
-				Limit(SweepBatch).
+				Order(ent.Asc(resource.FieldID)).
 				Select(sweepFields...)
 			if s.db.IsPostgres() {
 				// Locked rows are re-checked against the conditions when a
