@@ -15,6 +15,7 @@ import (
 	"billing/internal/ledger"
 	"billing/internal/lifecycle"
 	"billing/internal/notify"
+	"billing/internal/postpaid"
 	"billing/internal/store"
 )
 
@@ -26,6 +27,7 @@ type Resolver struct {
 	Checkout  *checkout.Service
 	Notify    *notify.Service
 	Lifecycle *lifecycle.Service
+	Postpaid  *postpaid.Service
 	// Location is the billing time zone.
 	Location *time.Location
 	Hub      *events.Hub

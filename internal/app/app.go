@@ -30,6 +30,7 @@ import (
 	"billing/internal/ledger"
 	"billing/internal/lifecycle"
 	"billing/internal/notify"
+	"billing/internal/postpaid"
 	"billing/internal/provision"
 	"billing/internal/server"
 	"billing/internal/store"
@@ -69,6 +70,11 @@ type Options struct {
 	// Mailer sends e-mail notices; nil logs them. From is their sender.
 	Mailer   notify.Mailer
 	MailFrom string
+	// InvoiceDueDays: a MONTHLY invoice is due this many days after issue
+	// (0: postpaid.DefaultDueDays). OverdueDays: this many days past due
+	// the account's postpaid resources are suspended (0: the default).
+	InvoiceDueDays int
+	OverdueDays    int
 
 	// schedulerHook lets this package's tests watch the scheduler: it may
 	// change its options and wrap its jobs before they are scheduled.
@@ -85,6 +91,7 @@ type App struct {
 	Checkout  *checkout.Service
 	Notify    *notify.Service
 	Lifecycle *lifecycle.Service
+	Postpaid  *postpaid.Service
 	Gateway   gateway.Gateway
 	Sandbox   *sandbox.Sandbox     // nil unless Options.Sandbox
 	Simulator *provision.Simulator // nil with the external provisioner
@@ -167,9 +174,10 @@ func New(ctx context.Context, o Options) (*App, error) {
 		})
 		prov = a.Simulator
 	}
+	invoices := invoicing.New(o.DB, o.Clock, o.Location)
 	a.Checkout = checkout.New(checkout.Config{
 		DB: o.DB, Ledger: a.Ledger, Outbox: a.Bus.Outbox, Coupons: a.Coupons, Gateway: a.Gateway,
-		Provisioner: prov, Invoices: invoicing.New(o.DB, o.Clock, o.Location), Clock: o.Clock,
+		Provisioner: prov, Invoices: invoices, Clock: o.Clock,
 		Location: o.Location, PaymentExpiry: o.PaymentExpiry, PublicURL: public, Logger: o.Logger,
 	})
 
@@ -178,9 +186,14 @@ func New(ctx context.Context, o Options) (*App, error) {
 		Notify: a.Notify, Location: o.Location,
 	})
 
+	a.Postpaid = postpaid.New(postpaid.Config{
+		DB: o.DB, Ledger: a.Ledger, Notify: a.Notify, Invoices: invoices, Outbox: a.Bus.Outbox, Clock: o.Clock,
+		DueDays: o.InvoiceDueDays, OverdueDays: o.OverdueDays, Logger: o.Logger,
+	})
+
 	resolver := &graph.Resolver{
 		DB: o.DB, Ledger: a.Ledger, Coupons: a.Coupons, Checkout: a.Checkout, Notify: a.Notify, Hub: a.Bus.Hub,
-		Lifecycle: a.Lifecycle, Location: o.Location, Clock: o.Clock, Logger: o.Logger,
+		Lifecycle: a.Lifecycle, Postpaid: a.Postpaid, Location: o.Location, Clock: o.Clock, Logger: o.Logger,
 	}
 	routes := map[string]http.Handler{
 		"/gateway/vnpay/ipn":                gateway.IPNHandler(a.Gateway, a.Checkout.ApplyGatewayCallback, o.Logger),
