@@ -174,6 +174,9 @@ func (r *Resolver) Account() generated.AccountResolver { return &accountResolver
 // Coupon returns generated.CouponResolver implementation.
 func (r *Resolver) Coupon() generated.CouponResolver { return &couponResolver{r} }
 
+// Invoice returns generated.InvoiceResolver implementation.
+func (r *Resolver) Invoice() generated.InvoiceResolver { return &invoiceResolver{r} }
+
 // LedgerEntry returns generated.LedgerEntryResolver implementation.
 func (r *Resolver) LedgerEntry() generated.LedgerEntryResolver { return &ledgerEntryResolver{r} }
 
@@ -195,6 +198,7 @@ func (r *Resolver) Wallet() generated.WalletResolver { return &walletResolver{r}
 type (
 	accountResolver     struct{ *Resolver }
 	couponResolver      struct{ *Resolver }
+	invoiceResolver     struct{ *Resolver }
 	ledgerEntryResolver struct{ *Resolver }
 	orderItemResolver   struct{ *Resolver }
 	paymentResolver     struct{ *Resolver }

@@ -10,6 +10,7 @@ import (
 	"billing/ent/invoice"
 	"billing/ent/ledgerentry"
 	"billing/ent/linkedaccount"
+	"billing/ent/payment"
 	"billing/ent/resource"
 	"billing/ent/wallet"
 	"billing/graph/generated"
@@ -21,6 +22,7 @@ import (
 	"billing/internal/ledger"
 	"billing/internal/lifecycle"
 	"billing/internal/money"
+	"billing/internal/postpaid"
 	"billing/internal/pulid"
 	"billing/internal/requestid"
 	"context"
@@ -57,6 +59,30 @@ func (r *accountResolver) LinkedAccounts(ctx context.Context, obj *ent.Account) 
 		Order(ent.Asc(linkedaccount.FieldCreatedAt)).All(ctx)
 }
 
+// Debt is the resolver for the debt field.
+func (r *accountResolver) Debt(ctx context.Context, obj *ent.Account) (*postpaid.DebtSummary, error) {
+	if _, err := reader(ctx); err != nil {
+		return nil, err
+	}
+	return r.Postpaid.Debt(ctx, obj.ID)
+}
+
+// RunningCharges is the resolver for the runningCharges field.
+func (r *accountResolver) RunningCharges(ctx context.Context, obj *ent.Account) ([]*postpaid.ResourceCharge, error) {
+	if _, err := reader(ctx); err != nil {
+		return nil, err
+	}
+	charges, err := r.Postpaid.RunningCharges(ctx, obj.ID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*postpaid.ResourceCharge, len(charges))
+	for i := range charges {
+		out[i] = &charges[i]
+	}
+	return out, nil
+}
+
 // Usage is the resolver for the usage field.
 func (r *couponResolver) Usage(ctx context.Context, obj *ent.Coupon) (*model.CouponUsage, error) {
 	u, err := r.Coupons.Usage(ctx, obj.ID)
@@ -64,6 +90,27 @@ func (r *couponResolver) Usage(ctx context.Context, obj *ent.Coupon) (*model.Cou
 		return nil, err
 	}
 	return &model.CouponUsage{Reserved: u.Reserved, Consumed: u.Consumed, Released: u.Released}, nil
+}
+
+// NextDueAt is the resolver for the nextDueAt field.
+func (r *debtSummaryResolver) NextDueAt(ctx context.Context, obj *postpaid.DebtSummary) (*time.Time, error) {
+	inv, err := r.DB.Client.Invoice.Query().
+		Where(invoice.AccountID(obj.AccountID), invoice.StatusIn(invoice.StatusUNPAID, invoice.StatusPARTIALLY_PAID),
+			invoice.DueAtGT(r.Clock.Now())).
+		Order(ent.Asc(invoice.FieldDueAt)).First(ctx)
+	if ent.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return inv.DueAt, nil
+}
+
+// Outstanding is the resolver for the outstanding field.
+func (r *invoiceResolver) Outstanding(ctx context.Context, obj *ent.Invoice) (*money.Amount, error) {
+	a := postpaid.Outstanding(obj)
+	return &a, nil
 }
 
 // AvailableAfter is the resolver for the availableAfter field.
@@ -294,6 +341,58 @@ func (r *mutationResolver) SetAutoRenew(ctx context.Context, input model.SetAuto
 	return resourcePayload(r.Lifecycle.SetAutoRenew(ctx, input.ResourceID, input.Enabled, deref(input.Months)))
 }
 
+// ConvertAccount is the resolver for the convertAccount field.
+func (r *mutationResolver) ConvertAccount(ctx context.Context, input model.ConvertAccountInput) (*model.AccountPayload, error) {
+	if _, err := admin(ctx); err != nil {
+		return nil, err
+	}
+	return accountPayload(r.Postpaid.Convert(ctx, postpaid.ConvertInput{
+		AccountID: input.AccountID, Type: input.Type, Reason: input.Reason, CreditLimit: input.CreditLimit,
+	}))
+}
+
+// SetCreditLimit is the resolver for the setCreditLimit field.
+func (r *mutationResolver) SetCreditLimit(ctx context.Context, input model.SetCreditLimitInput) (*model.AccountPayload, error) {
+	if _, err := admin(ctx); err != nil {
+		return nil, err
+	}
+	return accountPayload(r.Postpaid.SetCreditLimit(ctx, postpaid.SetCreditLimitInput{
+		AccountID: input.AccountID, Limit: input.CreditLimit, Reason: deref(input.Reason),
+	}))
+}
+
+// CreatePostpaidResource is the resolver for the createPostpaidResource field.
+func (r *mutationResolver) CreatePostpaidResource(ctx context.Context, input model.CreatePostpaidResourceInput) (*model.PostpaidResourcePayload, error) {
+	return postpaidPayload(r.Postpaid.CreateResource(ctx, postpaid.CreateInput{
+		AccountID: deref(input.AccountID), IdempotencyKey: input.IdempotencyKey, Plan: input.Plan, Name: deref(input.Name),
+		Quantities: quantities(input.Quantities), DiscountPercent: deref(input.DiscountPercent),
+	}))
+}
+
+// ResizePostpaidResource is the resolver for the resizePostpaidResource field.
+func (r *mutationResolver) ResizePostpaidResource(ctx context.Context, input model.ResizePostpaidResourceInput) (*model.PostpaidResourcePayload, error) {
+	return postpaidPayload(r.Postpaid.Resize(ctx, postpaid.ResizeInput{
+		IdempotencyKey: input.IdempotencyKey, ResourceID: input.ResourceID, Plan: deref(input.Plan),
+		Quantities: quantities(input.Quantities),
+	}))
+}
+
+// DeletePostpaidResource is the resolver for the deletePostpaidResource field.
+func (r *mutationResolver) DeletePostpaidResource(ctx context.Context, input model.DeleteResourceInput) (*model.PostpaidResourcePayload, error) {
+	return postpaidPayload(r.Postpaid.Delete(ctx, postpaid.DeleteInput{IdempotencyKey: input.IdempotencyKey, ResourceID: input.ResourceID}))
+}
+
+// PayInvoices is the resolver for the payInvoices field.
+func (r *mutationResolver) PayInvoices(ctx context.Context, input model.PayInvoicesInput) (*model.PayInvoicesPayload, error) {
+	if input.PaymentMethod == payment.MethodCREDIT {
+		return r.payInvoicesFromCredit(ctx, input)
+	}
+	if input.Amount != nil {
+		return payInvoicesFailed(errAmountCreditOnly)
+	}
+	return payInvoicesFailed(fault.New(fault.Invalid, "paying invoices through the gateway is not available yet: pay from credit", "input", "paymentMethod"))
+}
+
 // Resource is the resolver for the resource field.
 func (r *orderItemResolver) Resource(ctx context.Context, obj *ent.OrderItem) (*ent.Resource, error) {
 	if obj.ResourceID == "" {
@@ -370,6 +469,14 @@ func (r *queryResolver) ExpiringResources(ctx context.Context, withinDays int, a
 			resource.PeriodEndLTE(until)).
 		Paginate(ctx, after, first, before, last,
 			ent.WithResourceOrder([]*ent.ResourceOrder{{Field: ent.ResourceOrderFieldPeriodEnd, Direction: entgql.OrderDirectionAsc}}))
+}
+
+// Invoice is the resolver for the invoice field.
+func (r *queryResolver) Invoice(ctx context.Context, id pulid.ID) (*ent.Invoice, error) {
+	if _, err := reader(ctx); err != nil {
+		return nil, err
+	}
+	return r.Postpaid.Invoice(ctx, id)
 }
 
 // BillingStatus is the resolver for the billingStatus field.
@@ -492,6 +599,9 @@ func (r *walletResolver) Available(ctx context.Context, obj *ent.Wallet) (*money
 	return &a, nil
 }
 
+// DebtSummary returns generated.DebtSummaryResolver implementation.
+func (r *Resolver) DebtSummary() generated.DebtSummaryResolver { return &debtSummaryResolver{r} }
+
 // Mutation returns generated.MutationResolver implementation.
 func (r *Resolver) Mutation() generated.MutationResolver { return &mutationResolver{r} }
 
@@ -499,6 +609,7 @@ func (r *Resolver) Mutation() generated.MutationResolver { return &mutationResol
 func (r *Resolver) Subscription() generated.SubscriptionResolver { return &subscriptionResolver{r} }
 
 type (
+	debtSummaryResolver  struct{ *Resolver }
 	mutationResolver     struct{ *Resolver }
 	subscriptionResolver struct{ *Resolver }
 )

@@ -18,6 +18,7 @@ import (
 	"billing/graph/model"
 	"billing/internal/fault"
 	"billing/internal/money"
+	"billing/internal/postpaid"
 	"billing/internal/pricing"
 	"billing/internal/pulid"
 	"bytes"
@@ -48,6 +49,8 @@ type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 type ResolverRoot interface {
 	Account() AccountResolver
 	Coupon() CouponResolver
+	DebtSummary() DebtSummaryResolver
+	Invoice() InvoiceResolver
 	LedgerEntry() LedgerEntryResolver
 	Mutation() MutationResolver
 	OrderItem() OrderItemResolver
@@ -66,6 +69,7 @@ type ComplexityRoot struct {
 		CreatedAt           func(childComplexity int) int
 		CreditHistory       func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, where *ent.LedgerEntryWhereInput) int
 		CreditLimit         func(childComplexity int) int
+		Debt                func(childComplexity int) int
 		Email               func(childComplexity int) int
 		ID                  func(childComplexity int) int
 		Invoices            func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.InvoiceOrder, where *ent.InvoiceWhereInput) int
@@ -75,6 +79,7 @@ type ComplexityRoot struct {
 		Orders              func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.OrderOrder, where *ent.OrderWhereInput) int
 		Payments            func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.PaymentOrder, where *ent.PaymentWhereInput) int
 		Resources           func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.ResourceOrder, where *ent.ResourceWhereInput) int
+		RunningCharges      func(childComplexity int) int
 		Status              func(childComplexity int) int
 		Type                func(childComplexity int) int
 		UnreadNotifications func(childComplexity int) int
@@ -91,6 +96,11 @@ type ComplexityRoot struct {
 	AccountEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	AccountPayload struct {
+		Account    func(childComplexity int) int
+		UserErrors func(childComplexity int) int
 	}
 
 	AdjustCreditPayload struct {
@@ -180,6 +190,22 @@ type ComplexityRoot struct {
 		Reserved func(childComplexity int) int
 	}
 
+	DebtSummary struct {
+		AvailableCredit        func(childComplexity int) int
+		Committed              func(childComplexity int) int
+		CreditLimit            func(childComplexity int) int
+		Headroom               func(childComplexity int) int
+		NextDueAt              func(childComplexity int) int
+		OldestDueAt            func(childComplexity int) int
+		Overdue                func(childComplexity int) int
+		OverdueInvoices        func(childComplexity int) int
+		Running                func(childComplexity int) int
+		SuspendedForNonPayment func(childComplexity int) int
+		Type                   func(childComplexity int) int
+		Unpaid                 func(childComplexity int) int
+		UnpaidInvoices         func(childComplexity int) int
+	}
+
 	DeleteResourcePayload struct {
 		Refunded   func(childComplexity int) int
 		Replayed   func(childComplexity int) int
@@ -219,6 +245,7 @@ type ComplexityRoot struct {
 		IssuedAt       func(childComplexity int) int
 		Lines          func(childComplexity int) int
 		OrderID        func(childComplexity int) int
+		Outstanding    func(childComplexity int) int
 		PaidAt         func(childComplexity int) int
 		PeriodEnd      func(childComplexity int) int
 		PeriodStart    func(childComplexity int) int
@@ -305,17 +332,23 @@ type ComplexityRoot struct {
 
 	Mutation struct {
 		AdjustCredit             func(childComplexity int, input model.AdjustCreditInput) int
+		ConvertAccount           func(childComplexity int, input model.ConvertAccountInput) int
 		CreateCoupon             func(childComplexity int, input model.CreateCouponInput) int
+		CreatePostpaidResource   func(childComplexity int, input model.CreatePostpaidResourceInput) int
 		DeactivateCoupon         func(childComplexity int, input model.DeactivateCouponInput) int
+		DeletePostpaidResource   func(childComplexity int, input model.DeleteResourceInput) int
 		DeleteResource           func(childComplexity int, input model.DeleteResourceInput) int
 		MarkAllNotificationsRead func(childComplexity int) int
 		MarkNotificationsRead    func(childComplexity int, input model.MarkNotificationsReadInput) int
+		PayInvoices              func(childComplexity int, input model.PayInvoicesInput) int
 		PlaceOrder               func(childComplexity int, input model.PlaceOrderInput) int
 		RecoverResource          func(childComplexity int, input model.RecoverResourceInput) int
 		RenewResources           func(childComplexity int, input model.RenewResourcesInput) int
 		ReportProvisioning       func(childComplexity int, input model.ReportProvisioningInput) int
+		ResizePostpaidResource   func(childComplexity int, input model.ResizePostpaidResourceInput) int
 		ResizeResource           func(childComplexity int, input model.ResizeResourceInput) int
 		SetAutoRenew             func(childComplexity int, input model.SetAutoRenewInput) int
+		SetCreditLimit           func(childComplexity int, input model.SetCreditLimitInput) int
 		StartLinkAccount         func(childComplexity int, input model.StartLinkAccountInput) int
 		StartResource            func(childComplexity int, input model.ResourceIDInput) int
 		StopResource             func(childComplexity int, input model.ResourceIDInput) int
@@ -401,6 +434,14 @@ type ComplexityRoot struct {
 		HasNextPage     func(childComplexity int) int
 		HasPreviousPage func(childComplexity int) int
 		StartCursor     func(childComplexity int) int
+	}
+
+	PayInvoicesPayload struct {
+		Invoices    func(childComplexity int) int
+		Payment     func(childComplexity int) int
+		RedirectURL func(childComplexity int) int
+		Replayed    func(childComplexity int) int
+		UserErrors  func(childComplexity int) int
 	}
 
 	Payment struct {
@@ -497,6 +538,13 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	PostpaidResourcePayload struct {
+		Changed    func(childComplexity int) int
+		Replayed   func(childComplexity int) int
+		Resource   func(childComplexity int) int
+		UserErrors func(childComplexity int) int
+	}
+
 	Price struct {
 		Active      func(childComplexity int) int
 		BillingMode func(childComplexity int) int
@@ -544,6 +592,7 @@ type ComplexityRoot struct {
 		AuditLogs         func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.AuditLogOrder, where *ent.AuditLogWhereInput) int
 		Coupons           func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.CouponOrder, where *ent.CouponWhereInput) int
 		ExpiringResources func(childComplexity int, withinDays int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int) int
+		Invoice           func(childComplexity int, id pulid.ID) int
 		Invoices          func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy []*ent.InvoiceOrder, where *ent.InvoiceWhereInput) int
 		Node              func(childComplexity int, id pulid.ID) int
 		Nodes             func(childComplexity int, ids []pulid.ID) int
@@ -629,6 +678,17 @@ type ComplexityRoot struct {
 		UpdatedAt         func(childComplexity int) int
 	}
 
+	ResourceCharge struct {
+		Discount func(childComplexity int) int
+		From     func(childComplexity int) int
+		Lines    func(childComplexity int) int
+		Resource func(childComplexity int) int
+		Subtotal func(childComplexity int) int
+		Total    func(childComplexity int) int
+		Until    func(childComplexity int) int
+		VAT      func(childComplexity int) int
+	}
+
 	ResourceComponent struct {
 		Code        func(childComplexity int) int
 		Name        func(childComplexity int) int
@@ -687,6 +747,18 @@ type ComplexityRoot struct {
 		UserErrors  func(childComplexity int) int
 	}
 
+	UsageLine struct {
+		Amount          func(childComplexity int) int
+		Description     func(childComplexity int) int
+		DiscountPercent func(childComplexity int) int
+		End             func(childComplexity int) int
+		Minutes         func(childComplexity int) int
+		Quantity        func(childComplexity int) int
+		Start           func(childComplexity int) int
+		UnitPrice       func(childComplexity int) int
+		VATRate         func(childComplexity int) int
+	}
+
 	UserError struct {
 		Code    func(childComplexity int) int
 		Field   func(childComplexity int) int
@@ -720,9 +792,17 @@ type AccountResolver interface {
 	CreditHistory(ctx context.Context, obj *ent.Account, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, where *ent.LedgerEntryWhereInput) (*ent.LedgerEntryConnection, error)
 	UnreadNotifications(ctx context.Context, obj *ent.Account) (int, error)
 	LinkedAccounts(ctx context.Context, obj *ent.Account) ([]*ent.LinkedAccount, error)
+	Debt(ctx context.Context, obj *ent.Account) (*postpaid.DebtSummary, error)
+	RunningCharges(ctx context.Context, obj *ent.Account) ([]*postpaid.ResourceCharge, error)
 }
 type CouponResolver interface {
 	Usage(ctx context.Context, obj *ent.Coupon) (*model.CouponUsage, error)
+}
+type DebtSummaryResolver interface {
+	NextDueAt(ctx context.Context, obj *postpaid.DebtSummary) (*time.Time, error)
+}
+type InvoiceResolver interface {
+	Outstanding(ctx context.Context, obj *ent.Invoice) (*money.Amount, error)
 }
 type LedgerEntryResolver interface {
 	AvailableAfter(ctx context.Context, obj *ent.LedgerEntry) (*money.Amount, error)
@@ -745,6 +825,12 @@ type MutationResolver interface {
 	StopResource(ctx context.Context, input model.ResourceIDInput) (*model.ResourcePayload, error)
 	StartResource(ctx context.Context, input model.ResourceIDInput) (*model.ResourcePayload, error)
 	SetAutoRenew(ctx context.Context, input model.SetAutoRenewInput) (*model.ResourcePayload, error)
+	ConvertAccount(ctx context.Context, input model.ConvertAccountInput) (*model.AccountPayload, error)
+	SetCreditLimit(ctx context.Context, input model.SetCreditLimitInput) (*model.AccountPayload, error)
+	CreatePostpaidResource(ctx context.Context, input model.CreatePostpaidResourceInput) (*model.PostpaidResourcePayload, error)
+	ResizePostpaidResource(ctx context.Context, input model.ResizePostpaidResourceInput) (*model.PostpaidResourcePayload, error)
+	DeletePostpaidResource(ctx context.Context, input model.DeleteResourceInput) (*model.PostpaidResourcePayload, error)
+	PayInvoices(ctx context.Context, input model.PayInvoicesInput) (*model.PayInvoicesPayload, error)
 }
 type OrderItemResolver interface {
 	Resource(ctx context.Context, obj *ent.OrderItem) (*ent.Resource, error)
@@ -768,6 +854,7 @@ type QueryResolver interface {
 	Viewer(ctx context.Context) (*model.Viewer, error)
 	Quote(ctx context.Context, input model.QuoteInput) (*model.QuotePayload, error)
 	ExpiringResources(ctx context.Context, withinDays int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int) (*ent.ResourceConnection, error)
+	Invoice(ctx context.Context, id pulid.ID) (*ent.Invoice, error)
 }
 type ResourceResolver interface {
 	BillingStatus(ctx context.Context, obj *ent.Resource) (*model.BillingStatus, error)
@@ -823,6 +910,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Account.CreditLimit(childComplexity), true
+	case "Account.debt":
+		if e.ComplexityRoot.Account.Debt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Account.Debt(childComplexity), true
 	case "Account.email":
 		if e.ComplexityRoot.Account.Email == nil {
 			break
@@ -902,6 +995,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Account.Resources(childComplexity, args["after"].(*entgql.Cursor[pulid.ID]), args["first"].(*int), args["before"].(*entgql.Cursor[pulid.ID]), args["last"].(*int), args["orderBy"].([]*ent.ResourceOrder), args["where"].(*ent.ResourceWhereInput)), true
+	case "Account.runningCharges":
+		if e.ComplexityRoot.Account.RunningCharges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Account.RunningCharges(childComplexity), true
 	case "Account.status":
 		if e.ComplexityRoot.Account.Status == nil {
 			break
@@ -964,6 +1063,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AccountEdge.Node(childComplexity), true
+
+	case "AccountPayload.account":
+		if e.ComplexityRoot.AccountPayload.Account == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccountPayload.Account(childComplexity), true
+	case "AccountPayload.userErrors":
+		if e.ComplexityRoot.AccountPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccountPayload.UserErrors(childComplexity), true
 
 	case "AdjustCreditPayload.entry":
 		if e.ComplexityRoot.AdjustCreditPayload.Entry == nil {
@@ -1317,6 +1429,85 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.CouponUsage.Reserved(childComplexity), true
 
+	case "DebtSummary.availableCredit":
+		if e.ComplexityRoot.DebtSummary.AvailableCredit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DebtSummary.AvailableCredit(childComplexity), true
+	case "DebtSummary.committed":
+		if e.ComplexityRoot.DebtSummary.Committed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DebtSummary.Committed(childComplexity), true
+	case "DebtSummary.creditLimit":
+		if e.ComplexityRoot.DebtSummary.CreditLimit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DebtSummary.CreditLimit(childComplexity), true
+	case "DebtSummary.headroom":
+		if e.ComplexityRoot.DebtSummary.Headroom == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DebtSummary.Headroom(childComplexity), true
+	case "DebtSummary.nextDueAt":
+		if e.ComplexityRoot.DebtSummary.NextDueAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DebtSummary.NextDueAt(childComplexity), true
+	case "DebtSummary.oldestDueAt":
+		if e.ComplexityRoot.DebtSummary.OldestDueAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DebtSummary.OldestDueAt(childComplexity), true
+	case "DebtSummary.overdue":
+		if e.ComplexityRoot.DebtSummary.Overdue == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DebtSummary.Overdue(childComplexity), true
+	case "DebtSummary.overdueInvoices":
+		if e.ComplexityRoot.DebtSummary.OverdueInvoices == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DebtSummary.OverdueInvoices(childComplexity), true
+	case "DebtSummary.running":
+		if e.ComplexityRoot.DebtSummary.Running == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DebtSummary.Running(childComplexity), true
+	case "DebtSummary.suspendedForNonPayment":
+		if e.ComplexityRoot.DebtSummary.SuspendedForNonPayment == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DebtSummary.SuspendedForNonPayment(childComplexity), true
+	case "DebtSummary.type":
+		if e.ComplexityRoot.DebtSummary.Type == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DebtSummary.Type(childComplexity), true
+	case "DebtSummary.unpaid":
+		if e.ComplexityRoot.DebtSummary.Unpaid == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DebtSummary.Unpaid(childComplexity), true
+	case "DebtSummary.unpaidInvoices":
+		if e.ComplexityRoot.DebtSummary.UnpaidInvoices == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DebtSummary.UnpaidInvoices(childComplexity), true
+
 	case "DeleteResourcePayload.refunded":
 		if e.ComplexityRoot.DeleteResourcePayload.Refunded == nil {
 			break
@@ -1511,6 +1702,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Invoice.OrderID(childComplexity), true
+	case "Invoice.outstanding":
+		if e.ComplexityRoot.Invoice.Outstanding == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Invoice.Outstanding(childComplexity), true
 	case "Invoice.paidAt":
 		if e.ComplexityRoot.Invoice.PaidAt == nil {
 			break
@@ -1879,6 +2076,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.AdjustCredit(childComplexity, args["input"].(model.AdjustCreditInput)), true
+	case "Mutation.convertAccount":
+		if e.ComplexityRoot.Mutation.ConvertAccount == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_convertAccount_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ConvertAccount(childComplexity, args["input"].(model.ConvertAccountInput)), true
 	case "Mutation.createCoupon":
 		if e.ComplexityRoot.Mutation.CreateCoupon == nil {
 			break
@@ -1890,6 +2098,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateCoupon(childComplexity, args["input"].(model.CreateCouponInput)), true
+	case "Mutation.createPostpaidResource":
+		if e.ComplexityRoot.Mutation.CreatePostpaidResource == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createPostpaidResource_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreatePostpaidResource(childComplexity, args["input"].(model.CreatePostpaidResourceInput)), true
 	case "Mutation.deactivateCoupon":
 		if e.ComplexityRoot.Mutation.DeactivateCoupon == nil {
 			break
@@ -1901,6 +2120,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DeactivateCoupon(childComplexity, args["input"].(model.DeactivateCouponInput)), true
+	case "Mutation.deletePostpaidResource":
+		if e.ComplexityRoot.Mutation.DeletePostpaidResource == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deletePostpaidResource_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeletePostpaidResource(childComplexity, args["input"].(model.DeleteResourceInput)), true
 	case "Mutation.deleteResource":
 		if e.ComplexityRoot.Mutation.DeleteResource == nil {
 			break
@@ -1929,6 +2159,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.MarkNotificationsRead(childComplexity, args["input"].(model.MarkNotificationsReadInput)), true
+	case "Mutation.payInvoices":
+		if e.ComplexityRoot.Mutation.PayInvoices == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_payInvoices_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.PayInvoices(childComplexity, args["input"].(model.PayInvoicesInput)), true
 	case "Mutation.placeOrder":
 		if e.ComplexityRoot.Mutation.PlaceOrder == nil {
 			break
@@ -1973,6 +2214,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ReportProvisioning(childComplexity, args["input"].(model.ReportProvisioningInput)), true
+	case "Mutation.resizePostpaidResource":
+		if e.ComplexityRoot.Mutation.ResizePostpaidResource == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_resizePostpaidResource_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ResizePostpaidResource(childComplexity, args["input"].(model.ResizePostpaidResourceInput)), true
 	case "Mutation.resizeResource":
 		if e.ComplexityRoot.Mutation.ResizeResource == nil {
 			break
@@ -1995,6 +2247,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SetAutoRenew(childComplexity, args["input"].(model.SetAutoRenewInput)), true
+	case "Mutation.setCreditLimit":
+		if e.ComplexityRoot.Mutation.SetCreditLimit == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setCreditLimit_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetCreditLimit(childComplexity, args["input"].(model.SetCreditLimitInput)), true
 	case "Mutation.startLinkAccount":
 		if e.ComplexityRoot.Mutation.StartLinkAccount == nil {
 			break
@@ -2394,6 +2657,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.PageInfo.StartCursor(childComplexity), true
+
+	case "PayInvoicesPayload.invoices":
+		if e.ComplexityRoot.PayInvoicesPayload.Invoices == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PayInvoicesPayload.Invoices(childComplexity), true
+	case "PayInvoicesPayload.payment":
+		if e.ComplexityRoot.PayInvoicesPayload.Payment == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PayInvoicesPayload.Payment(childComplexity), true
+	case "PayInvoicesPayload.redirectUrl":
+		if e.ComplexityRoot.PayInvoicesPayload.RedirectURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PayInvoicesPayload.RedirectURL(childComplexity), true
+	case "PayInvoicesPayload.replayed":
+		if e.ComplexityRoot.PayInvoicesPayload.Replayed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PayInvoicesPayload.Replayed(childComplexity), true
+	case "PayInvoicesPayload.userErrors":
+		if e.ComplexityRoot.PayInvoicesPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PayInvoicesPayload.UserErrors(childComplexity), true
 
 	case "Payment.account":
 		if e.ComplexityRoot.Payment.Account == nil {
@@ -2806,6 +3100,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PlanEdge.Node(childComplexity), true
 
+	case "PostpaidResourcePayload.changed":
+		if e.ComplexityRoot.PostpaidResourcePayload.Changed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PostpaidResourcePayload.Changed(childComplexity), true
+	case "PostpaidResourcePayload.replayed":
+		if e.ComplexityRoot.PostpaidResourcePayload.Replayed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PostpaidResourcePayload.Replayed(childComplexity), true
+	case "PostpaidResourcePayload.resource":
+		if e.ComplexityRoot.PostpaidResourcePayload.Resource == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PostpaidResourcePayload.Resource(childComplexity), true
+	case "PostpaidResourcePayload.userErrors":
+		if e.ComplexityRoot.PostpaidResourcePayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PostpaidResourcePayload.UserErrors(childComplexity), true
+
 	case "Price.active":
 		if e.ComplexityRoot.Price.Active == nil {
 			break
@@ -3035,6 +3354,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Query.ExpiringResources(childComplexity, args["withinDays"].(int), args["after"].(*entgql.Cursor[pulid.ID]), args["first"].(*int), args["before"].(*entgql.Cursor[pulid.ID]), args["last"].(*int)), true
 
+	case "Query.invoice":
+		if e.ComplexityRoot.Query.Invoice == nil {
+			break
+		}
+
+		args, err := ec.field_Query_invoice_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Invoice(childComplexity, args["id"].(pulid.ID)), true
 	case "Query.invoices":
 		if e.ComplexityRoot.Query.Invoices == nil {
 			break
@@ -3487,6 +3817,55 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Resource.UpdatedAt(childComplexity), true
 
+	case "ResourceCharge.discount":
+		if e.ComplexityRoot.ResourceCharge.Discount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ResourceCharge.Discount(childComplexity), true
+	case "ResourceCharge.from":
+		if e.ComplexityRoot.ResourceCharge.From == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ResourceCharge.From(childComplexity), true
+	case "ResourceCharge.lines":
+		if e.ComplexityRoot.ResourceCharge.Lines == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ResourceCharge.Lines(childComplexity), true
+	case "ResourceCharge.resource":
+		if e.ComplexityRoot.ResourceCharge.Resource == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ResourceCharge.Resource(childComplexity), true
+	case "ResourceCharge.subtotal":
+		if e.ComplexityRoot.ResourceCharge.Subtotal == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ResourceCharge.Subtotal(childComplexity), true
+	case "ResourceCharge.total":
+		if e.ComplexityRoot.ResourceCharge.Total == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ResourceCharge.Total(childComplexity), true
+	case "ResourceCharge.until":
+		if e.ComplexityRoot.ResourceCharge.Until == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ResourceCharge.Until(childComplexity), true
+	case "ResourceCharge.vat":
+		if e.ComplexityRoot.ResourceCharge.VAT == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ResourceCharge.VAT(childComplexity), true
+
 	case "ResourceComponent.code":
 		if e.ComplexityRoot.ResourceComponent.Code == nil {
 			break
@@ -3709,6 +4088,61 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.TopUpPayload.UserErrors(childComplexity), true
 
+	case "UsageLine.amount":
+		if e.ComplexityRoot.UsageLine.Amount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageLine.Amount(childComplexity), true
+	case "UsageLine.description":
+		if e.ComplexityRoot.UsageLine.Description == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageLine.Description(childComplexity), true
+	case "UsageLine.discountPercent":
+		if e.ComplexityRoot.UsageLine.DiscountPercent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageLine.DiscountPercent(childComplexity), true
+	case "UsageLine.periodEnd":
+		if e.ComplexityRoot.UsageLine.End == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageLine.End(childComplexity), true
+	case "UsageLine.minutes":
+		if e.ComplexityRoot.UsageLine.Minutes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageLine.Minutes(childComplexity), true
+	case "UsageLine.quantity":
+		if e.ComplexityRoot.UsageLine.Quantity == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageLine.Quantity(childComplexity), true
+	case "UsageLine.periodStart":
+		if e.ComplexityRoot.UsageLine.Start == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageLine.Start(childComplexity), true
+	case "UsageLine.unitPrice":
+		if e.ComplexityRoot.UsageLine.UnitPrice == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageLine.UnitPrice(childComplexity), true
+	case "UsageLine.vatRate":
+		if e.ComplexityRoot.UsageLine.VATRate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageLine.VATRate(childComplexity), true
+
 	case "UserError.code":
 		if e.ComplexityRoot.UserError.Code == nil {
 			break
@@ -3818,10 +4252,12 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("AuditLogWhereInput", ec.unmarshalInputAuditLogWhereInput),
 			graphql.NewInputUnmarshaler("CheckoutItemInput", ec.unmarshalInputCheckoutItemInput),
 			graphql.NewInputUnmarshaler("ComponentQuantityInput", ec.unmarshalInputComponentQuantityInput),
+			graphql.NewInputUnmarshaler("ConvertAccountInput", ec.unmarshalInputConvertAccountInput),
 			graphql.NewInputUnmarshaler("CouponOrder", ec.unmarshalInputCouponOrder),
 			graphql.NewInputUnmarshaler("CouponRedemptionOrder", ec.unmarshalInputCouponRedemptionOrder),
 			graphql.NewInputUnmarshaler("CouponWhereInput", ec.unmarshalInputCouponWhereInput),
 			graphql.NewInputUnmarshaler("CreateCouponInput", ec.unmarshalInputCreateCouponInput),
+			graphql.NewInputUnmarshaler("CreatePostpaidResourceInput", ec.unmarshalInputCreatePostpaidResourceInput),
 			graphql.NewInputUnmarshaler("DeactivateCouponInput", ec.unmarshalInputDeactivateCouponInput),
 			graphql.NewInputUnmarshaler("DeleteResourceInput", ec.unmarshalInputDeleteResourceInput),
 			graphql.NewInputUnmarshaler("GatewayAttemptOrder", ec.unmarshalInputGatewayAttemptOrder),
@@ -3836,6 +4272,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("OrderItemOrder", ec.unmarshalInputOrderItemOrder),
 			graphql.NewInputUnmarshaler("OrderOrder", ec.unmarshalInputOrderOrder),
 			graphql.NewInputUnmarshaler("OrderWhereInput", ec.unmarshalInputOrderWhereInput),
+			graphql.NewInputUnmarshaler("PayInvoicesInput", ec.unmarshalInputPayInvoicesInput),
 			graphql.NewInputUnmarshaler("PaymentOrder", ec.unmarshalInputPaymentOrder),
 			graphql.NewInputUnmarshaler("PaymentWhereInput", ec.unmarshalInputPaymentWhereInput),
 			graphql.NewInputUnmarshaler("PlaceOrderInput", ec.unmarshalInputPlaceOrderInput),
@@ -3849,11 +4286,13 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("RecoverResourceInput", ec.unmarshalInputRecoverResourceInput),
 			graphql.NewInputUnmarshaler("RenewResourcesInput", ec.unmarshalInputRenewResourcesInput),
 			graphql.NewInputUnmarshaler("ReportProvisioningInput", ec.unmarshalInputReportProvisioningInput),
+			graphql.NewInputUnmarshaler("ResizePostpaidResourceInput", ec.unmarshalInputResizePostpaidResourceInput),
 			graphql.NewInputUnmarshaler("ResizeResourceInput", ec.unmarshalInputResizeResourceInput),
 			graphql.NewInputUnmarshaler("ResourceIdInput", ec.unmarshalInputResourceIdInput),
 			graphql.NewInputUnmarshaler("ResourceOrder", ec.unmarshalInputResourceOrder),
 			graphql.NewInputUnmarshaler("ResourceWhereInput", ec.unmarshalInputResourceWhereInput),
 			graphql.NewInputUnmarshaler("SetAutoRenewInput", ec.unmarshalInputSetAutoRenewInput),
+			graphql.NewInputUnmarshaler("SetCreditLimitInput", ec.unmarshalInputSetCreditLimitInput),
 			graphql.NewInputUnmarshaler("StartLinkAccountInput", ec.unmarshalInputStartLinkAccountInput),
 			graphql.NewInputUnmarshaler("TopUpInput", ec.unmarshalInputTopUpInput),
 			graphql.NewInputUnmarshaler("UpdateCouponInput", ec.unmarshalInputUpdateCouponInput),
@@ -7074,6 +7513,179 @@ extend type Account {
   "Payment accounts linked through the gateway (token kept server-side; only a masked label is shown)."
   linkedAccounts: [LinkedAccount!]!
 }
+
+# ---------------------------------------------------------------------------
+# Postpaid (SPEC §7)
+
+"An account's postpaid position at the current time."
+type DebtSummary @goModel(model: "billing/internal/postpaid.DebtSummary") {
+  "The account's type: new resources are created prepaid (checkout) or postpaid (createPostpaidResource)."
+  type: AccountAccountType!
+  "Bounds unpaid + running + committed; only postpaid creations and enlargements are checked against it."
+  creditLimit: Decimal!
+  "What is left to pay (total − amount paid) on UNPAID and PARTIALLY_PAID invoices."
+  unpaid: Decimal!
+  unpaidInvoices: Int!
+  "The part of unpaid already past its due date."
+  overdue: Decimal!
+  overdueInvoices: Int!
+  "The earliest due date among the overdue invoices."
+  oldestDueAt: Time
+  "The earliest due date still ahead among the open invoices."
+  nextDueAt: Time
+  "This billing month's usage so far, VAT included: what the next MONTHLY invoices say up to the current minute."
+  running: Decimal!
+  "The next 30 days of the running postpaid resources at their current configuration, VAT included."
+  committed: Decimal!
+  "creditLimit − unpaid − running − committed (negative when over): the largest 30-day charge, VAT included, a new resource may have."
+  headroom: Decimal!
+  "The wallet's balance − held: what the daily automatic payment will use."
+  availableCredit: Decimal!
+  "Postpaid resources suspended because invoices are overdue; paying them lifts exactly these."
+  suspendedForNonPayment: Int!
+}
+
+"One usage interval of a postpaid resource clipped to a window, as an invoice line (pre-tax, rounded once to whole VND)."
+type UsageLine @goModel(model: "billing/internal/postpaid.Line") {
+  description: String!
+  "The component's unit price per 30 days, or the whole configuration's with quantity 1 when it has several parts."
+  unitPrice: Decimal!
+  quantity: Int64!
+  minutes: Int64!
+  periodStart: Time! @goField(name: "Start")
+  periodEnd: Time! @goField(name: "End")
+  discountPercent: Decimal!
+  vatRate: Decimal!
+  "minutes × unit price × quantity × (100 − discount %) / (100 × 43,200), rounded half-up once."
+  amount: Decimal!
+}
+
+"What one postpaid resource has run up in the current billing month: the MONTHLY invoice it would get if the month ended at the current minute."
+type ResourceCharge @goModel(model: "billing/internal/postpaid.ResourceCharge") {
+  resource: Resource!
+  "Start of the billing month (00:00 on the 1st in the billing time zone)."
+  from: Time!
+  "The current minute: usage is counted up to here."
+  until: Time!
+  lines: [UsageLine!]!
+  subtotal: Decimal!
+  "VAT on the subtotal, rounded once."
+  vat: Decimal!
+  discount: Decimal!
+  total: Decimal!
+}
+
+extend type Account {
+  "Postpaid debt: unpaid and overdue invoices, this month's running charges, credit limit and headroom."
+  debt: DebtSummary!
+  "This billing month's running charges per postpaid resource (deleted ones included), by name."
+  runningCharges: [ResourceCharge!]!
+}
+
+extend type Invoice {
+  "total − amountPaid: what is left to pay."
+  outstanding: Decimal!
+}
+
+extend type Query {
+  "One invoice with its lines; another account's invoice is NOT_FOUND. Lists: invoices(where: {action: MONTHLY, statusIn: [UNPAID, PARTIALLY_PAID], issuedAtGTE: …}) or Account.invoices."
+  invoice(id: ID!): Invoice
+}
+
+input ConvertAccountInput {
+  accountId: ID!
+  "The new type: the account must not have it already."
+  type: AccountAccountType!
+  "Why: shown in the audit log. Required."
+  reason: String!
+  "Sets the credit limit in the same change: whole VND."
+  creditLimit: Decimal
+}
+
+input SetCreditLimitInput {
+  accountId: ID!
+  "Whole VND, 0 or more."
+  creditLimit: Decimal!
+  "Why: shown in the audit log."
+  reason: String
+}
+
+type AccountPayload {
+  account: Account
+  userErrors: [UserError!]!
+}
+
+input CreatePostpaidResourceInput {
+  idempotencyKey: String!
+  "Operators name the account; customers create on their own."
+  accountId: ID
+  "Plan id or code, e.g. s-general-1x1."
+  plan: String!
+  "Display name (default: plan code and the end of the id)."
+  name: String
+  "Quantities of the plan's components; components left out take their default."
+  quantities: [ComponentQuantityInput!]
+  "Operators only: a negotiated discount on the usage, in percent (\"10\")."
+  discountPercent: Decimal
+}
+
+input ResizePostpaidResourceInput {
+  idempotencyKey: String!
+  resourceId: ID!
+  "New plan (id or code) of the same product; omit to change quantities only."
+  plan: String
+  quantities: [ComponentQuantityInput!]
+}
+
+type PostpaidResourcePayload {
+  resource: Resource
+  "False when a resize asked for the configuration the resource already had: nothing was recorded."
+  changed: Boolean!
+  replayed: Boolean!
+  userErrors: [UserError!]!
+}
+
+input PayInvoicesInput {
+  idempotencyKey: String!
+  "Operators name the account; customers pay their own."
+  accountId: ID
+  "1 to 100 UNPAID or PARTIALLY_PAID invoices."
+  invoiceIds: [ID!]!
+  "CREDIT pays at once from credit; GATEWAY, TOP_UP_AND_PAY and LINKED_ACCOUNT go through the checkout like a purchase."
+  paymentMethod: PaymentMethod!
+  "CREDIT only: how much to pay, whole VND (default: everything left on the invoices). Less is a partial payment, applied oldest invoice first, then smallest."
+  amount: Decimal
+  "Where the gateway sends the browser back (GATEWAY and TOP_UP_AND_PAY)."
+  returnUrl: String
+  "The linked payment account to charge (LINKED_ACCOUNT)."
+  linkedAccountId: ID
+}
+
+type PayInvoicesPayload {
+  "The INVOICE payment; its status streams on paymentChanged."
+  payment: Payment
+  "The invoices the payment paid, as they are after it (gateway methods: as they are now; they are paid when the gateway confirms)."
+  invoices: [Invoice!]!
+  "Send the customer here to finish paying (REQUIRES_ACTION)."
+  redirectUrl: String
+  replayed: Boolean!
+  userErrors: [UserError!]!
+}
+
+extend type Mutation {
+  "Operator: make an account PREPAID or POSTPAID (audit-logged). Existing resources keep their billing mode."
+  convertAccount(input: ConvertAccountInput!): AccountPayload!
+  "Operator: set an account's postpaid credit limit (audit-logged)."
+  setCreditLimit(input: SetCreditLimitInput!): AccountPayload!
+  "Create a postpaid resource without payment (postpaid accounts, within the credit limit): it runs at once and is invoiced monthly for its usage."
+  createPostpaidResource(input: CreatePostpaidResourceInput!): PostpaidResourcePayload!
+  "Change a postpaid resource's configuration; usage at the new configuration starts now."
+  resizePostpaidResource(input: ResizePostpaidResourceInput!): PostpaidResourcePayload!
+  "Delete a postpaid resource at once; its usage up to now is on the next MONTHLY invoice."
+  deletePostpaidResource(input: DeleteResourceInput!): PostpaidResourcePayload!
+  "Pay invoices (MONTHLY ones, typically) from credit or through the gateway."
+  payInvoices(input: PayInvoicesInput!): PayInvoicesPayload!
+}
 `, BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
@@ -7118,6 +7730,10 @@ func (ec *executionContext) childFields_Account(ctx context.Context, field graph
 		return ec.fieldContext_Account_unreadNotifications(ctx, field)
 	case "linkedAccounts":
 		return ec.fieldContext_Account_linkedAccounts(ctx, field)
+	case "debt":
+		return ec.fieldContext_Account_debt(ctx, field)
+	case "runningCharges":
+		return ec.fieldContext_Account_runningCharges(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Account", field.Name)
 }
@@ -7142,6 +7758,16 @@ func (ec *executionContext) childFields_AccountEdge(ctx context.Context, field g
 		return ec.fieldContext_AccountEdge_cursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AccountEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_AccountPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "account":
+		return ec.fieldContext_AccountPayload_account(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_AccountPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AccountPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_AdjustCreditPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -7296,6 +7922,38 @@ func (ec *executionContext) childFields_CouponUsage(ctx context.Context, field g
 	return nil, fmt.Errorf("no field named %q was found under type CouponUsage", field.Name)
 }
 
+func (ec *executionContext) childFields_DebtSummary(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "type":
+		return ec.fieldContext_DebtSummary_type(ctx, field)
+	case "creditLimit":
+		return ec.fieldContext_DebtSummary_creditLimit(ctx, field)
+	case "unpaid":
+		return ec.fieldContext_DebtSummary_unpaid(ctx, field)
+	case "unpaidInvoices":
+		return ec.fieldContext_DebtSummary_unpaidInvoices(ctx, field)
+	case "overdue":
+		return ec.fieldContext_DebtSummary_overdue(ctx, field)
+	case "overdueInvoices":
+		return ec.fieldContext_DebtSummary_overdueInvoices(ctx, field)
+	case "oldestDueAt":
+		return ec.fieldContext_DebtSummary_oldestDueAt(ctx, field)
+	case "nextDueAt":
+		return ec.fieldContext_DebtSummary_nextDueAt(ctx, field)
+	case "running":
+		return ec.fieldContext_DebtSummary_running(ctx, field)
+	case "committed":
+		return ec.fieldContext_DebtSummary_committed(ctx, field)
+	case "headroom":
+		return ec.fieldContext_DebtSummary_headroom(ctx, field)
+	case "availableCredit":
+		return ec.fieldContext_DebtSummary_availableCredit(ctx, field)
+	case "suspendedForNonPayment":
+		return ec.fieldContext_DebtSummary_suspendedForNonPayment(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DebtSummary", field.Name)
+}
+
 func (ec *executionContext) childFields_DeleteResourcePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "resource":
@@ -7398,6 +8056,8 @@ func (ec *executionContext) childFields_Invoice(ctx context.Context, field graph
 		return ec.fieldContext_Invoice_resource(ctx, field)
 	case "lines":
 		return ec.fieldContext_Invoice_lines(ctx, field)
+	case "outstanding":
+		return ec.fieldContext_Invoice_outstanding(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Invoice", field.Name)
 }
@@ -7702,6 +8362,22 @@ func (ec *executionContext) childFields_PageInfo(ctx context.Context, field grap
 	return nil, fmt.Errorf("no field named %q was found under type PageInfo", field.Name)
 }
 
+func (ec *executionContext) childFields_PayInvoicesPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "payment":
+		return ec.fieldContext_PayInvoicesPayload_payment(ctx, field)
+	case "invoices":
+		return ec.fieldContext_PayInvoicesPayload_invoices(ctx, field)
+	case "redirectUrl":
+		return ec.fieldContext_PayInvoicesPayload_redirectUrl(ctx, field)
+	case "replayed":
+		return ec.fieldContext_PayInvoicesPayload_replayed(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_PayInvoicesPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PayInvoicesPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_Payment(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -7888,6 +8564,20 @@ func (ec *executionContext) childFields_PlanEdge(ctx context.Context, field grap
 		return ec.fieldContext_PlanEdge_cursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PlanEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_PostpaidResourcePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "resource":
+		return ec.fieldContext_PostpaidResourcePayload_resource(ctx, field)
+	case "changed":
+		return ec.fieldContext_PostpaidResourcePayload_changed(ctx, field)
+	case "replayed":
+		return ec.fieldContext_PostpaidResourcePayload_replayed(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_PostpaidResourcePayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PostpaidResourcePayload", field.Name)
 }
 
 func (ec *executionContext) childFields_Price(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -8118,6 +8808,28 @@ func (ec *executionContext) childFields_Resource(ctx context.Context, field grap
 	return nil, fmt.Errorf("no field named %q was found under type Resource", field.Name)
 }
 
+func (ec *executionContext) childFields_ResourceCharge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "resource":
+		return ec.fieldContext_ResourceCharge_resource(ctx, field)
+	case "from":
+		return ec.fieldContext_ResourceCharge_from(ctx, field)
+	case "until":
+		return ec.fieldContext_ResourceCharge_until(ctx, field)
+	case "lines":
+		return ec.fieldContext_ResourceCharge_lines(ctx, field)
+	case "subtotal":
+		return ec.fieldContext_ResourceCharge_subtotal(ctx, field)
+	case "vat":
+		return ec.fieldContext_ResourceCharge_vat(ctx, field)
+	case "discount":
+		return ec.fieldContext_ResourceCharge_discount(ctx, field)
+	case "total":
+		return ec.fieldContext_ResourceCharge_total(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ResourceCharge", field.Name)
+}
+
 func (ec *executionContext) childFields_ResourceComponent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "code":
@@ -8220,6 +8932,30 @@ func (ec *executionContext) childFields_TopUpPayload(ctx context.Context, field 
 		return ec.fieldContext_TopUpPayload_userErrors(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type TopUpPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_UsageLine(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "description":
+		return ec.fieldContext_UsageLine_description(ctx, field)
+	case "unitPrice":
+		return ec.fieldContext_UsageLine_unitPrice(ctx, field)
+	case "quantity":
+		return ec.fieldContext_UsageLine_quantity(ctx, field)
+	case "minutes":
+		return ec.fieldContext_UsageLine_minutes(ctx, field)
+	case "periodStart":
+		return ec.fieldContext_UsageLine_periodStart(ctx, field)
+	case "periodEnd":
+		return ec.fieldContext_UsageLine_periodEnd(ctx, field)
+	case "discountPercent":
+		return ec.fieldContext_UsageLine_discountPercent(ctx, field)
+	case "vatRate":
+		return ec.fieldContext_UsageLine_vatRate(ctx, field)
+	case "amount":
+		return ec.fieldContext_UsageLine_amount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type UsageLine", field.Name)
 }
 
 func (ec *executionContext) childFields_UserError(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -8716,6 +9452,20 @@ func (ec *executionContext) field_Mutation_adjustCredit_args(ctx context.Context
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_convertAccount_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ConvertAccountInput, error) {
+			return ec.unmarshalNConvertAccountInput2billingᚋgraphᚋmodelᚐConvertAccountInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_createCoupon_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -8730,12 +9480,40 @@ func (ec *executionContext) field_Mutation_createCoupon_args(ctx context.Context
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_createPostpaidResource_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CreatePostpaidResourceInput, error) {
+			return ec.unmarshalNCreatePostpaidResourceInput2billingᚋgraphᚋmodelᚐCreatePostpaidResourceInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_deactivateCoupon_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.DeactivateCouponInput, error) {
 			return ec.unmarshalNDeactivateCouponInput2billingᚋgraphᚋmodelᚐDeactivateCouponInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_deletePostpaidResource_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.DeleteResourceInput, error) {
+			return ec.unmarshalNDeleteResourceInput2billingᚋgraphᚋmodelᚐDeleteResourceInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -8764,6 +9542,20 @@ func (ec *executionContext) field_Mutation_markNotificationsRead_args(ctx contex
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.MarkNotificationsReadInput, error) {
 			return ec.unmarshalNMarkNotificationsReadInput2billingᚋgraphᚋmodelᚐMarkNotificationsReadInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_payInvoices_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.PayInvoicesInput, error) {
+			return ec.unmarshalNPayInvoicesInput2billingᚋgraphᚋmodelᚐPayInvoicesInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -8828,6 +9620,20 @@ func (ec *executionContext) field_Mutation_reportProvisioning_args(ctx context.C
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_resizePostpaidResource_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ResizePostpaidResourceInput, error) {
+			return ec.unmarshalNResizePostpaidResourceInput2billingᚋgraphᚋmodelᚐResizePostpaidResourceInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_resizeResource_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -8848,6 +9654,20 @@ func (ec *executionContext) field_Mutation_setAutoRenew_args(ctx context.Context
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.SetAutoRenewInput, error) {
 			return ec.unmarshalNSetAutoRenewInput2billingᚋgraphᚋmodelᚐSetAutoRenewInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_setCreditLimit_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.SetCreditLimitInput, error) {
+			return ec.unmarshalNSetCreditLimitInput2billingᚋgraphᚋmodelᚐSetCreditLimitInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -9145,6 +9965,20 @@ func (ec *executionContext) field_Query_expiringResources_args(ctx context.Conte
 		return nil, err
 	}
 	args["last"] = arg4
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_invoice_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (pulid.ID, error) {
+			return ec.unmarshalNID2billingᚋinternalᚋpulidᚐID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
 	return args, nil
 }
 
@@ -10251,6 +11085,70 @@ func (ec *executionContext) fieldContext_Account_linkedAccounts(_ context.Contex
 	return fc, nil
 }
 
+func (ec *executionContext) _Account_debt(ctx context.Context, field graphql.CollectedField, obj *ent.Account) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Account_debt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Account().Debt(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *postpaid.DebtSummary) graphql.Marshaler {
+			return ec.marshalNDebtSummary2ᚖbillingᚋinternalᚋpostpaidᚐDebtSummary(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Account_debt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Account",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DebtSummary(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Account_runningCharges(ctx context.Context, field graphql.CollectedField, obj *ent.Account) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Account_runningCharges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Account().RunningCharges(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*postpaid.ResourceCharge) graphql.Marshaler {
+			return ec.marshalNResourceCharge2ᚕᚖbillingᚋinternalᚋpostpaidᚐResourceChargeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Account_runningCharges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Account",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ResourceCharge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _AccountConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.AccountConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -10391,6 +11289,70 @@ func (ec *executionContext) _AccountEdge_cursor(ctx context.Context, field graph
 }
 func (ec *executionContext) fieldContext_AccountEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AccountEdge", field, false, false, "Cursor")
+}
+
+func (ec *executionContext) _AccountPayload_account(ctx context.Context, field graphql.CollectedField, obj *model.AccountPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccountPayload_account(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Account, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Account) graphql.Marshaler {
+			return ec.marshalOAccount2ᚖbillingᚋentᚐAccount(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AccountPayload_account(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AccountPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Account(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AccountPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.AccountPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccountPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖbillingᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccountPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AccountPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _AdjustCreditPayload_wallet(ctx context.Context, field graphql.CollectedField, obj *model.AdjustCreditPayload) (ret graphql.Marshaler) {
@@ -11812,6 +12774,305 @@ func (ec *executionContext) fieldContext_CouponUsage_released(_ context.Context,
 	return graphql.NewScalarFieldContext("CouponUsage", field, false, false, "Int")
 }
 
+func (ec *executionContext) _DebtSummary_type(ctx context.Context, field graphql.CollectedField, obj *postpaid.DebtSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DebtSummary_type(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Type, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v account.Type) graphql.Marshaler {
+			return ec.marshalNAccountAccountType2billingᚋentᚋaccountᚐType(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DebtSummary_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DebtSummary", field, false, false, "AccountAccountType")
+}
+
+func (ec *executionContext) _DebtSummary_creditLimit(ctx context.Context, field graphql.CollectedField, obj *postpaid.DebtSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DebtSummary_creditLimit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreditLimit, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v money.Amount) graphql.Marshaler {
+			return ec.marshalNDecimal2billingᚋinternalᚋmoneyᚐAmount(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DebtSummary_creditLimit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DebtSummary", field, false, false, "Decimal")
+}
+
+func (ec *executionContext) _DebtSummary_unpaid(ctx context.Context, field graphql.CollectedField, obj *postpaid.DebtSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DebtSummary_unpaid(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Unpaid, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v money.Amount) graphql.Marshaler {
+			return ec.marshalNDecimal2billingᚋinternalᚋmoneyᚐAmount(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DebtSummary_unpaid(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DebtSummary", field, false, false, "Decimal")
+}
+
+func (ec *executionContext) _DebtSummary_unpaidInvoices(ctx context.Context, field graphql.CollectedField, obj *postpaid.DebtSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DebtSummary_unpaidInvoices(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UnpaidInvoices, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DebtSummary_unpaidInvoices(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DebtSummary", field, false, false, "Int")
+}
+
+func (ec *executionContext) _DebtSummary_overdue(ctx context.Context, field graphql.CollectedField, obj *postpaid.DebtSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DebtSummary_overdue(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Overdue, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v money.Amount) graphql.Marshaler {
+			return ec.marshalNDecimal2billingᚋinternalᚋmoneyᚐAmount(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DebtSummary_overdue(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DebtSummary", field, false, false, "Decimal")
+}
+
+func (ec *executionContext) _DebtSummary_overdueInvoices(ctx context.Context, field graphql.CollectedField, obj *postpaid.DebtSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DebtSummary_overdueInvoices(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OverdueInvoices, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DebtSummary_overdueInvoices(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DebtSummary", field, false, false, "Int")
+}
+
+func (ec *executionContext) _DebtSummary_oldestDueAt(ctx context.Context, field graphql.CollectedField, obj *postpaid.DebtSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DebtSummary_oldestDueAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OldestDueAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_DebtSummary_oldestDueAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DebtSummary", field, false, false, "Time")
+}
+
+func (ec *executionContext) _DebtSummary_nextDueAt(ctx context.Context, field graphql.CollectedField, obj *postpaid.DebtSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DebtSummary_nextDueAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.DebtSummary().NextDueAt(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_DebtSummary_nextDueAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DebtSummary", field, true, true, "Time")
+}
+
+func (ec *executionContext) _DebtSummary_running(ctx context.Context, field graphql.CollectedField, obj *postpaid.DebtSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DebtSummary_running(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Running, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v money.Amount) graphql.Marshaler {
+			return ec.marshalNDecimal2billingᚋinternalᚋmoneyᚐAmount(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DebtSummary_running(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DebtSummary", field, false, false, "Decimal")
+}
+
+func (ec *executionContext) _DebtSummary_committed(ctx context.Context, field graphql.CollectedField, obj *postpaid.DebtSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DebtSummary_committed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Committed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v money.Amount) graphql.Marshaler {
+			return ec.marshalNDecimal2billingᚋinternalᚋmoneyᚐAmount(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DebtSummary_committed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DebtSummary", field, false, false, "Decimal")
+}
+
+func (ec *executionContext) _DebtSummary_headroom(ctx context.Context, field graphql.CollectedField, obj *postpaid.DebtSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DebtSummary_headroom(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Headroom, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v money.Amount) graphql.Marshaler {
+			return ec.marshalNDecimal2billingᚋinternalᚋmoneyᚐAmount(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DebtSummary_headroom(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DebtSummary", field, false, false, "Decimal")
+}
+
+func (ec *executionContext) _DebtSummary_availableCredit(ctx context.Context, field graphql.CollectedField, obj *postpaid.DebtSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DebtSummary_availableCredit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AvailableCredit, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v money.Amount) graphql.Marshaler {
+			return ec.marshalNDecimal2billingᚋinternalᚋmoneyᚐAmount(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DebtSummary_availableCredit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DebtSummary", field, false, false, "Decimal")
+}
+
+func (ec *executionContext) _DebtSummary_suspendedForNonPayment(ctx context.Context, field graphql.CollectedField, obj *postpaid.DebtSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DebtSummary_suspendedForNonPayment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SuspendedForNonPayment, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DebtSummary_suspendedForNonPayment(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DebtSummary", field, false, false, "Int")
+}
+
 func (ec *executionContext) _DeleteResourcePayload_resource(ctx context.Context, field graphql.CollectedField, obj *model.DeleteResourcePayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -12876,6 +14137,29 @@ func (ec *executionContext) fieldContext_Invoice_lines(_ context.Context, field 
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _Invoice_outstanding(ctx context.Context, field graphql.CollectedField, obj *ent.Invoice) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Invoice_outstanding(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Invoice().Outstanding(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *money.Amount) graphql.Marshaler {
+			return ec.marshalNDecimal2ᚖbillingᚋinternalᚋmoneyᚐAmount(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Invoice_outstanding(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Invoice", field, true, true, "Decimal")
 }
 
 func (ec *executionContext) _InvoiceConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.InvoiceConnection) (ret graphql.Marshaler) {
@@ -14744,6 +16028,270 @@ func (ec *executionContext) fieldContext_Mutation_setAutoRenew(ctx context.Conte
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_convertAccount(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_convertAccount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ConvertAccount(ctx, fc.Args["input"].(model.ConvertAccountInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AccountPayload) graphql.Marshaler {
+			return ec.marshalNAccountPayload2ᚖbillingᚋgraphᚋmodelᚐAccountPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_convertAccount(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AccountPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_convertAccount_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_setCreditLimit(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setCreditLimit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetCreditLimit(ctx, fc.Args["input"].(model.SetCreditLimitInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AccountPayload) graphql.Marshaler {
+			return ec.marshalNAccountPayload2ᚖbillingᚋgraphᚋmodelᚐAccountPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setCreditLimit(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AccountPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setCreditLimit_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_createPostpaidResource(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createPostpaidResource(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreatePostpaidResource(ctx, fc.Args["input"].(model.CreatePostpaidResourceInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PostpaidResourcePayload) graphql.Marshaler {
+			return ec.marshalNPostpaidResourcePayload2ᚖbillingᚋgraphᚋmodelᚐPostpaidResourcePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createPostpaidResource(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PostpaidResourcePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createPostpaidResource_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_resizePostpaidResource(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_resizePostpaidResource(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ResizePostpaidResource(ctx, fc.Args["input"].(model.ResizePostpaidResourceInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PostpaidResourcePayload) graphql.Marshaler {
+			return ec.marshalNPostpaidResourcePayload2ᚖbillingᚋgraphᚋmodelᚐPostpaidResourcePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_resizePostpaidResource(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PostpaidResourcePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_resizePostpaidResource_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_deletePostpaidResource(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_deletePostpaidResource(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DeletePostpaidResource(ctx, fc.Args["input"].(model.DeleteResourceInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PostpaidResourcePayload) graphql.Marshaler {
+			return ec.marshalNPostpaidResourcePayload2ᚖbillingᚋgraphᚋmodelᚐPostpaidResourcePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_deletePostpaidResource(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PostpaidResourcePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_deletePostpaidResource_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_payInvoices(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_payInvoices(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().PayInvoices(ctx, fc.Args["input"].(model.PayInvoicesInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PayInvoicesPayload) graphql.Marshaler {
+			return ec.marshalNPayInvoicesPayload2ᚖbillingᚋgraphᚋmodelᚐPayInvoicesPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_payInvoices(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PayInvoicesPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_payInvoices_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Notification_id(ctx context.Context, field graphql.CollectedField, obj *ent.Notification) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -16138,6 +17686,148 @@ func (ec *executionContext) _PageInfo_endCursor(ctx context.Context, field graph
 }
 func (ec *executionContext) fieldContext_PageInfo_endCursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PageInfo", field, false, false, "Cursor")
+}
+
+func (ec *executionContext) _PayInvoicesPayload_payment(ctx context.Context, field graphql.CollectedField, obj *model.PayInvoicesPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PayInvoicesPayload_payment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Payment, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Payment) graphql.Marshaler {
+			return ec.marshalOPayment2ᚖbillingᚋentᚐPayment(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PayInvoicesPayload_payment(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PayInvoicesPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Payment(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PayInvoicesPayload_invoices(ctx context.Context, field graphql.CollectedField, obj *model.PayInvoicesPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PayInvoicesPayload_invoices(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Invoices, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.Invoice) graphql.Marshaler {
+			return ec.marshalNInvoice2ᚕᚖbillingᚋentᚐInvoiceᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PayInvoicesPayload_invoices(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PayInvoicesPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Invoice(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PayInvoicesPayload_redirectUrl(ctx context.Context, field graphql.CollectedField, obj *model.PayInvoicesPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PayInvoicesPayload_redirectUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RedirectURL, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PayInvoicesPayload_redirectUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PayInvoicesPayload", field, false, false, "String")
+}
+
+func (ec *executionContext) _PayInvoicesPayload_replayed(ctx context.Context, field graphql.CollectedField, obj *model.PayInvoicesPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PayInvoicesPayload_replayed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Replayed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PayInvoicesPayload_replayed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PayInvoicesPayload", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _PayInvoicesPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.PayInvoicesPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PayInvoicesPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖbillingᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PayInvoicesPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PayInvoicesPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Payment_id(ctx context.Context, field graphql.CollectedField, obj *ent.Payment) (ret graphql.Marshaler) {
@@ -17852,6 +19542,116 @@ func (ec *executionContext) fieldContext_PlanEdge_cursor(_ context.Context, fiel
 	return graphql.NewScalarFieldContext("PlanEdge", field, false, false, "Cursor")
 }
 
+func (ec *executionContext) _PostpaidResourcePayload_resource(ctx context.Context, field graphql.CollectedField, obj *model.PostpaidResourcePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PostpaidResourcePayload_resource(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Resource, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Resource) graphql.Marshaler {
+			return ec.marshalOResource2ᚖbillingᚋentᚐResource(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PostpaidResourcePayload_resource(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PostpaidResourcePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Resource(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PostpaidResourcePayload_changed(ctx context.Context, field graphql.CollectedField, obj *model.PostpaidResourcePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PostpaidResourcePayload_changed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Changed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PostpaidResourcePayload_changed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PostpaidResourcePayload", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _PostpaidResourcePayload_replayed(ctx context.Context, field graphql.CollectedField, obj *model.PostpaidResourcePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PostpaidResourcePayload_replayed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Replayed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PostpaidResourcePayload_replayed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PostpaidResourcePayload", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _PostpaidResourcePayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.PostpaidResourcePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PostpaidResourcePayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖbillingᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PostpaidResourcePayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PostpaidResourcePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Price_id(ctx context.Context, field graphql.CollectedField, obj *ent.Price) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -19229,6 +21029,50 @@ func (ec *executionContext) fieldContext_Query_expiringResources(ctx context.Con
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_expiringResources_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_invoice(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_invoice(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Invoice(ctx, fc.Args["id"].(pulid.ID))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Invoice) graphql.Marshaler {
+			return ec.marshalOInvoice2ᚖbillingᚋentᚐInvoice(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_invoice(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Invoice(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_invoice_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -20682,6 +22526,208 @@ func (ec *executionContext) fieldContext_Resource_autoRenewSchedule(_ context.Co
 	return graphql.NewScalarFieldContext("Resource", field, true, true, "Time")
 }
 
+func (ec *executionContext) _ResourceCharge_resource(ctx context.Context, field graphql.CollectedField, obj *postpaid.ResourceCharge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ResourceCharge_resource(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Resource, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Resource) graphql.Marshaler {
+			return ec.marshalNResource2ᚖbillingᚋentᚐResource(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ResourceCharge_resource(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ResourceCharge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Resource(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ResourceCharge_from(ctx context.Context, field graphql.CollectedField, obj *postpaid.ResourceCharge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ResourceCharge_from(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.From, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ResourceCharge_from(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ResourceCharge", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ResourceCharge_until(ctx context.Context, field graphql.CollectedField, obj *postpaid.ResourceCharge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ResourceCharge_until(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Until, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ResourceCharge_until(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ResourceCharge", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ResourceCharge_lines(ctx context.Context, field graphql.CollectedField, obj *postpaid.ResourceCharge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ResourceCharge_lines(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Lines, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []postpaid.Line) graphql.Marshaler {
+			return ec.marshalNUsageLine2ᚕbillingᚋinternalᚋpostpaidᚐLineᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ResourceCharge_lines(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ResourceCharge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UsageLine(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ResourceCharge_subtotal(ctx context.Context, field graphql.CollectedField, obj *postpaid.ResourceCharge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ResourceCharge_subtotal(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Subtotal, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v money.Amount) graphql.Marshaler {
+			return ec.marshalNDecimal2billingᚋinternalᚋmoneyᚐAmount(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ResourceCharge_subtotal(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ResourceCharge", field, false, false, "Decimal")
+}
+
+func (ec *executionContext) _ResourceCharge_vat(ctx context.Context, field graphql.CollectedField, obj *postpaid.ResourceCharge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ResourceCharge_vat(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.VAT, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v money.Amount) graphql.Marshaler {
+			return ec.marshalNDecimal2billingᚋinternalᚋmoneyᚐAmount(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ResourceCharge_vat(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ResourceCharge", field, false, false, "Decimal")
+}
+
+func (ec *executionContext) _ResourceCharge_discount(ctx context.Context, field graphql.CollectedField, obj *postpaid.ResourceCharge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ResourceCharge_discount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Discount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v money.Amount) graphql.Marshaler {
+			return ec.marshalNDecimal2billingᚋinternalᚋmoneyᚐAmount(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ResourceCharge_discount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ResourceCharge", field, false, false, "Decimal")
+}
+
+func (ec *executionContext) _ResourceCharge_total(ctx context.Context, field graphql.CollectedField, obj *postpaid.ResourceCharge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ResourceCharge_total(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Total, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v money.Amount) graphql.Marshaler {
+			return ec.marshalNDecimal2billingᚋinternalᚋmoneyᚐAmount(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ResourceCharge_total(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ResourceCharge", field, false, false, "Decimal")
+}
+
 func (ec *executionContext) _ResourceComponent_code(ctx context.Context, field graphql.CollectedField, obj *pricing.Component) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -21594,6 +23640,213 @@ func (ec *executionContext) fieldContext_TopUpPayload_userErrors(_ context.Conte
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _UsageLine_description(ctx context.Context, field graphql.CollectedField, obj *postpaid.Line) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageLine_description(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Description, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsageLine_description(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UsageLine", field, false, false, "String")
+}
+
+func (ec *executionContext) _UsageLine_unitPrice(ctx context.Context, field graphql.CollectedField, obj *postpaid.Line) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageLine_unitPrice(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UnitPrice, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v money.Amount) graphql.Marshaler {
+			return ec.marshalNDecimal2billingᚋinternalᚋmoneyᚐAmount(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsageLine_unitPrice(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UsageLine", field, false, false, "Decimal")
+}
+
+func (ec *executionContext) _UsageLine_quantity(ctx context.Context, field graphql.CollectedField, obj *postpaid.Line) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageLine_quantity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Quantity, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsageLine_quantity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UsageLine", field, false, false, "Int64")
+}
+
+func (ec *executionContext) _UsageLine_minutes(ctx context.Context, field graphql.CollectedField, obj *postpaid.Line) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageLine_minutes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Minutes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsageLine_minutes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UsageLine", field, false, false, "Int64")
+}
+
+func (ec *executionContext) _UsageLine_periodStart(ctx context.Context, field graphql.CollectedField, obj *postpaid.Line) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageLine_periodStart(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Start, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsageLine_periodStart(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UsageLine", field, false, false, "Time")
+}
+
+func (ec *executionContext) _UsageLine_periodEnd(ctx context.Context, field graphql.CollectedField, obj *postpaid.Line) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageLine_periodEnd(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.End, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsageLine_periodEnd(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UsageLine", field, false, false, "Time")
+}
+
+func (ec *executionContext) _UsageLine_discountPercent(ctx context.Context, field graphql.CollectedField, obj *postpaid.Line) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageLine_discountPercent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DiscountPercent, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v money.Amount) graphql.Marshaler {
+			return ec.marshalNDecimal2billingᚋinternalᚋmoneyᚐAmount(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsageLine_discountPercent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UsageLine", field, false, false, "Decimal")
+}
+
+func (ec *executionContext) _UsageLine_vatRate(ctx context.Context, field graphql.CollectedField, obj *postpaid.Line) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageLine_vatRate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.VATRate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v money.Amount) graphql.Marshaler {
+			return ec.marshalNDecimal2billingᚋinternalᚋmoneyᚐAmount(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsageLine_vatRate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UsageLine", field, false, false, "Decimal")
+}
+
+func (ec *executionContext) _UsageLine_amount(ctx context.Context, field graphql.CollectedField, obj *postpaid.Line) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageLine_amount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Amount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v money.Amount) graphql.Marshaler {
+			return ec.marshalNDecimal2billingᚋinternalᚋmoneyᚐAmount(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsageLine_amount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UsageLine", field, false, false, "Decimal")
 }
 
 func (ec *executionContext) _UserError_code(ctx context.Context, field graphql.CollectedField, obj *model.UserError) (ret graphql.Marshaler) {
@@ -24122,6 +26375,69 @@ func UnmarshalComponentQuantityInput(ctx context.Context, raw any) (model.Compon
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputConvertAccountInput(ctx context.Context, obj any) (model.ConvertAccountInput, error) {
+	var it model.ConvertAccountInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"accountId", "type", "reason", "creditLimit"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "accountId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("accountId"))
+			data, err := ec.unmarshalNID2billingᚋinternalᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AccountID = data
+		case "type":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("type"))
+			data, err := ec.unmarshalNAccountAccountType2billingᚋentᚋaccountᚐType(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Type = data
+		case "reason":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reason"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Reason = data
+		case "creditLimit":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("creditLimit"))
+			data, err := ec.unmarshalODecimal2ᚖbillingᚋinternalᚋmoneyᚐAmount(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreditLimit = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalConvertAccountInput unmarshals raw into the ConvertAccountInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalConvertAccountInput(ctx context.Context, raw any) (model.ConvertAccountInput, error) {
+	var out model.ConvertAccountInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ConvertAccountInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputCouponOrder(ctx context.Context, obj any) (ent.CouponOrder, error) {
 	var it ent.CouponOrder
 	if obj == nil {
@@ -24708,6 +27024,83 @@ func (ec *executionContext) unmarshalInputCreateCouponInput(ctx context.Context,
 func UnmarshalCreateCouponInput(ctx context.Context, raw any) (model.CreateCouponInput, error) {
 	var out model.CreateCouponInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateCouponInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputCreatePostpaidResourceInput(ctx context.Context, obj any) (model.CreatePostpaidResourceInput, error) {
+	var it model.CreatePostpaidResourceInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"idempotencyKey", "accountId", "plan", "name", "quantities", "discountPercent"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "idempotencyKey":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idempotencyKey"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IdempotencyKey = data
+		case "accountId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("accountId"))
+			data, err := ec.unmarshalOID2ᚖbillingᚋinternalᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AccountID = data
+		case "plan":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("plan"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Plan = data
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "quantities":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("quantities"))
+			data, err := ec.unmarshalOComponentQuantityInput2ᚕᚖbillingᚋgraphᚋmodelᚐComponentQuantityInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Quantities = data
+		case "discountPercent":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("discountPercent"))
+			data, err := ec.unmarshalODecimal2ᚖbillingᚋinternalᚋmoneyᚐAmount(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DiscountPercent = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCreatePostpaidResourceInput unmarshals raw into the CreatePostpaidResourceInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCreatePostpaidResourceInput(ctx context.Context, raw any) (model.CreatePostpaidResourceInput, error) {
+	var out model.CreatePostpaidResourceInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreatePostpaidResourceInput", raw, &out)
 	return out, err
 }
 
@@ -26587,6 +28980,90 @@ func UnmarshalOrderWhereInput(ctx context.Context, raw any) (ent.OrderWhereInput
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputPayInvoicesInput(ctx context.Context, obj any) (model.PayInvoicesInput, error) {
+	var it model.PayInvoicesInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"idempotencyKey", "accountId", "invoiceIds", "paymentMethod", "amount", "returnUrl", "linkedAccountId"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "idempotencyKey":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idempotencyKey"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IdempotencyKey = data
+		case "accountId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("accountId"))
+			data, err := ec.unmarshalOID2ᚖbillingᚋinternalᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AccountID = data
+		case "invoiceIds":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("invoiceIds"))
+			data, err := ec.unmarshalNID2ᚕbillingᚋinternalᚋpulidᚐIDᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.InvoiceIds = data
+		case "paymentMethod":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("paymentMethod"))
+			data, err := ec.unmarshalNPaymentMethod2billingᚋentᚋpaymentᚐMethod(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PaymentMethod = data
+		case "amount":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("amount"))
+			data, err := ec.unmarshalODecimal2ᚖbillingᚋinternalᚋmoneyᚐAmount(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Amount = data
+		case "returnUrl":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("returnUrl"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReturnURL = data
+		case "linkedAccountId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("linkedAccountId"))
+			data, err := ec.unmarshalOID2ᚖbillingᚋinternalᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LinkedAccountID = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalPayInvoicesInput unmarshals raw into the PayInvoicesInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalPayInvoicesInput(ctx context.Context, raw any) (model.PayInvoicesInput, error) {
+	var out model.PayInvoicesInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "PayInvoicesInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputPaymentOrder(ctx context.Context, obj any) (ent.PaymentOrder, error) {
 	var it ent.PaymentOrder
 	if obj == nil {
@@ -28259,6 +30736,69 @@ func UnmarshalReportProvisioningInput(ctx context.Context, raw any) (model.Repor
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputResizePostpaidResourceInput(ctx context.Context, obj any) (model.ResizePostpaidResourceInput, error) {
+	var it model.ResizePostpaidResourceInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"idempotencyKey", "resourceId", "plan", "quantities"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "idempotencyKey":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idempotencyKey"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IdempotencyKey = data
+		case "resourceId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resourceId"))
+			data, err := ec.unmarshalNID2billingᚋinternalᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ResourceID = data
+		case "plan":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("plan"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Plan = data
+		case "quantities":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("quantities"))
+			data, err := ec.unmarshalOComponentQuantityInput2ᚕᚖbillingᚋgraphᚋmodelᚐComponentQuantityInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Quantities = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalResizePostpaidResourceInput unmarshals raw into the ResizePostpaidResourceInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalResizePostpaidResourceInput(ctx context.Context, raw any) (model.ResizePostpaidResourceInput, error) {
+	var out model.ResizePostpaidResourceInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ResizePostpaidResourceInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputResizeResourceInput(ctx context.Context, obj any) (model.ResizeResourceInput, error) {
 	var it model.ResizeResourceInput
 	if obj == nil {
@@ -28967,6 +31507,62 @@ func (ec *executionContext) unmarshalInputSetAutoRenewInput(ctx context.Context,
 func UnmarshalSetAutoRenewInput(ctx context.Context, raw any) (model.SetAutoRenewInput, error) {
 	var out model.SetAutoRenewInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "SetAutoRenewInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputSetCreditLimitInput(ctx context.Context, obj any) (model.SetCreditLimitInput, error) {
+	var it model.SetCreditLimitInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"accountId", "creditLimit", "reason"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "accountId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("accountId"))
+			data, err := ec.unmarshalNID2billingᚋinternalᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AccountID = data
+		case "creditLimit":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("creditLimit"))
+			data, err := ec.unmarshalNDecimal2billingᚋinternalᚋmoneyᚐAmount(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreditLimit = data
+		case "reason":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reason"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Reason = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalSetCreditLimitInput unmarshals raw into the SetCreditLimitInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalSetCreditLimitInput(ctx context.Context, raw any) (model.SetCreditLimitInput, error) {
+	var out model.SetCreditLimitInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "SetCreditLimitInput", raw, &out)
 	return out, err
 }
 
@@ -29783,6 +32379,18 @@ func (ec *executionContext) _Account(ctx context.Context, sel ast.SelectionSet, 
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Account_linkedAccounts(ctx, field, obj)
 				})
+		case "debt":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Account_debt(ctx, field, obj)
+				})
+		case "runningCharges":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Account_runningCharges(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -29861,6 +32469,44 @@ func (ec *executionContext) _AccountEdge(ctx context.Context, sel ast.SelectionS
 			}
 		case "cursor":
 			out.Values[i] = ec._AccountEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var accountPayloadImplementors = []string{"AccountPayload"}
+
+func (ec *executionContext) _AccountPayload(ctx context.Context, sel ast.SelectionSet, obj *model.AccountPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, accountPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AccountPayload")
+		case "account":
+			out.Values[i] = ec._AccountPayload_account(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._AccountPayload_userErrors(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -30447,6 +33093,100 @@ func (ec *executionContext) _CouponUsage(ctx context.Context, sel ast.SelectionS
 	return out
 }
 
+var debtSummaryImplementors = []string{"DebtSummary"}
+
+func (ec *executionContext) _DebtSummary(ctx context.Context, sel ast.SelectionSet, obj *postpaid.DebtSummary) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, debtSummaryImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("DebtSummary")
+		case "type":
+			out.Values[i] = ec._DebtSummary_type(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "creditLimit":
+			out.Values[i] = ec._DebtSummary_creditLimit(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "unpaid":
+			out.Values[i] = ec._DebtSummary_unpaid(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "unpaidInvoices":
+			out.Values[i] = ec._DebtSummary_unpaidInvoices(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "overdue":
+			out.Values[i] = ec._DebtSummary_overdue(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "overdueInvoices":
+			out.Values[i] = ec._DebtSummary_overdueInvoices(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "oldestDueAt":
+			out.Values[i] = ec._DebtSummary_oldestDueAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "nextDueAt":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._DebtSummary_nextDueAt(ctx, field, obj)
+				})
+		case "running":
+			out.Values[i] = ec._DebtSummary_running(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "committed":
+			out.Values[i] = ec._DebtSummary_committed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "headroom":
+			out.Values[i] = ec._DebtSummary_headroom(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "availableCredit":
+			out.Values[i] = ec._DebtSummary_availableCredit(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "suspendedForNonPayment":
+			out.Values[i] = ec._DebtSummary_suspendedForNonPayment(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var deleteResourcePayloadImplementors = []string{"DeleteResourcePayload"}
 
 func (ec *executionContext) _DeleteResourcePayload(ctx context.Context, sel ast.SelectionSet, obj *model.DeleteResourcePayload) graphql.Marshaler {
@@ -30737,6 +33477,12 @@ func (ec *executionContext) _Invoice(ctx context.Context, sel ast.SelectionSet, 
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Invoice_lines(ctx, field, obj)
+				})
+		case "outstanding":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Invoice_outstanding(ctx, field, obj)
 				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -31349,6 +34095,48 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "convertAccount":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_convertAccount(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "setCreditLimit":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setCreditLimit(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createPostpaidResource":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createPostpaidResource(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "resizePostpaidResource":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_resizePostpaidResource(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "deletePostpaidResource":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_deletePostpaidResource(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "payInvoices":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_payInvoices(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -31856,6 +34644,59 @@ func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet,
 		case "endCursor":
 			out.Values[i] = ec._PageInfo_endCursor(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var payInvoicesPayloadImplementors = []string{"PayInvoicesPayload"}
+
+func (ec *executionContext) _PayInvoicesPayload(ctx context.Context, sel ast.SelectionSet, obj *model.PayInvoicesPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, payInvoicesPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PayInvoicesPayload")
+		case "payment":
+			out.Values[i] = ec._PayInvoicesPayload_payment(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "invoices":
+			out.Values[i] = ec._PayInvoicesPayload_invoices(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "redirectUrl":
+			out.Values[i] = ec._PayInvoicesPayload_redirectUrl(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "replayed":
+			out.Values[i] = ec._PayInvoicesPayload_replayed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._PayInvoicesPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		default:
@@ -32470,6 +35311,54 @@ func (ec *executionContext) _PlanEdge(ctx context.Context, sel ast.SelectionSet,
 	return out
 }
 
+var postpaidResourcePayloadImplementors = []string{"PostpaidResourcePayload"}
+
+func (ec *executionContext) _PostpaidResourcePayload(ctx context.Context, sel ast.SelectionSet, obj *model.PostpaidResourcePayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, postpaidResourcePayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PostpaidResourcePayload")
+		case "resource":
+			out.Values[i] = ec._PostpaidResourcePayload_resource(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "changed":
+			out.Values[i] = ec._PostpaidResourcePayload_changed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "replayed":
+			out.Values[i] = ec._PostpaidResourcePayload_replayed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._PostpaidResourcePayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var priceImplementors = []string{"Price", "Node"}
 
 func (ec *executionContext) _Price(ctx context.Context, sel ast.SelectionSet, obj *ent.Price) graphql.Marshaler {
@@ -32842,6 +35731,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_expiringResources(ctx, field)
+				})
+		case "invoice":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_invoice(ctx, field)
 				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
@@ -33316,6 +36211,74 @@ func (ec *executionContext) _Resource(ctx context.Context, sel ast.SelectionSet,
 	return out
 }
 
+var resourceChargeImplementors = []string{"ResourceCharge"}
+
+func (ec *executionContext) _ResourceCharge(ctx context.Context, sel ast.SelectionSet, obj *postpaid.ResourceCharge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, resourceChargeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ResourceCharge")
+		case "resource":
+			out.Values[i] = ec._ResourceCharge_resource(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "from":
+			out.Values[i] = ec._ResourceCharge_from(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "until":
+			out.Values[i] = ec._ResourceCharge_until(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "lines":
+			out.Values[i] = ec._ResourceCharge_lines(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "subtotal":
+			out.Values[i] = ec._ResourceCharge_subtotal(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "vat":
+			out.Values[i] = ec._ResourceCharge_vat(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "discount":
+			out.Values[i] = ec._ResourceCharge_discount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "total":
+			out.Values[i] = ec._ResourceCharge_total(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var resourceComponentImplementors = []string{"ResourceComponent"}
 
 func (ec *executionContext) _ResourceComponent(ctx context.Context, sel ast.SelectionSet, obj *pricing.Component) graphql.Marshaler {
@@ -33671,6 +36634,79 @@ func (ec *executionContext) _TopUpPayload(ctx context.Context, sel ast.Selection
 			}
 		case "userErrors":
 			out.Values[i] = ec._TopUpPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var usageLineImplementors = []string{"UsageLine"}
+
+func (ec *executionContext) _UsageLine(ctx context.Context, sel ast.SelectionSet, obj *postpaid.Line) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, usageLineImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("UsageLine")
+		case "description":
+			out.Values[i] = ec._UsageLine_description(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "unitPrice":
+			out.Values[i] = ec._UsageLine_unitPrice(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "quantity":
+			out.Values[i] = ec._UsageLine_quantity(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "minutes":
+			out.Values[i] = ec._UsageLine_minutes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "periodStart":
+			out.Values[i] = ec._UsageLine_periodStart(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "periodEnd":
+			out.Values[i] = ec._UsageLine_periodEnd(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "discountPercent":
+			out.Values[i] = ec._UsageLine_discountPercent(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "vatRate":
+			out.Values[i] = ec._UsageLine_vatRate(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "amount":
+			out.Values[i] = ec._UsageLine_amount(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -34269,6 +37305,14 @@ func (ec *executionContext) marshalNAccountOrderField2ᚖbillingᚋentᚐAccount
 	return v
 }
 
+func (ec *executionContext) marshalNAccountPayload2ᚖbillingᚋgraphᚋmodelᚐAccountPayload(ctx context.Context, sel ast.SelectionSet, v *model.AccountPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AccountPayload!")
+		return graphql.Null
+	}
+	return ec._AccountPayload(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNAccountWhereInput2ᚖbillingᚋentᚐAccountWhereInput(ctx context.Context, v any) (*ent.AccountWhereInput, error) {
 	res, err := ec.unmarshalInputAccountWhereInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
@@ -34355,6 +37399,11 @@ func (ec *executionContext) unmarshalNCheckoutItemInput2ᚖbillingᚋgraphᚋmod
 func (ec *executionContext) unmarshalNComponentQuantityInput2ᚖbillingᚋgraphᚋmodelᚐComponentQuantityInput(ctx context.Context, v any) (*model.ComponentQuantityInput, error) {
 	res, err := ec.unmarshalInputComponentQuantityInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNConvertAccountInput2billingᚋgraphᚋmodelᚐConvertAccountInput(ctx context.Context, v any) (model.ConvertAccountInput, error) {
+	res, err := ec.unmarshalInputConvertAccountInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNCouponConnection2ᚖbillingᚋentᚐCouponConnection(ctx context.Context, sel ast.SelectionSet, v *ent.CouponConnection) graphql.Marshaler {
@@ -34444,6 +37493,11 @@ func (ec *executionContext) unmarshalNCreateCouponInput2billingᚋgraphᚋmodel�
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNCreatePostpaidResourceInput2billingᚋgraphᚋmodelᚐCreatePostpaidResourceInput(ctx context.Context, v any) (model.CreatePostpaidResourceInput, error) {
+	res, err := ec.unmarshalInputCreatePostpaidResourceInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx context.Context, v any) (entgql.Cursor[pulid.ID], error) {
 	var res entgql.Cursor[pulid.ID]
 	err := res.UnmarshalGQL(v)
@@ -34457,6 +37511,14 @@ func (ec *executionContext) marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCurso
 func (ec *executionContext) unmarshalNDeactivateCouponInput2billingᚋgraphᚋmodelᚐDeactivateCouponInput(ctx context.Context, v any) (model.DeactivateCouponInput, error) {
 	res, err := ec.unmarshalInputDeactivateCouponInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNDebtSummary2ᚖbillingᚋinternalᚋpostpaidᚐDebtSummary(ctx context.Context, sel ast.SelectionSet, v *postpaid.DebtSummary) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "DebtSummary!")
+		return graphql.Null
+	}
+	return ec._DebtSummary(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNDecimal2billingᚋinternalᚋmoneyᚐAmount(ctx context.Context, v any) (money.Amount, error) {
@@ -34991,6 +38053,19 @@ func (ec *executionContext) marshalNPageInfo2entgoᚗioᚋcontribᚋentgqlᚐPag
 	return ec._PageInfo(ctx, sel, &v)
 }
 
+func (ec *executionContext) unmarshalNPayInvoicesInput2billingᚋgraphᚋmodelᚐPayInvoicesInput(ctx context.Context, v any) (model.PayInvoicesInput, error) {
+	res, err := ec.unmarshalInputPayInvoicesInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNPayInvoicesPayload2ᚖbillingᚋgraphᚋmodelᚐPayInvoicesPayload(ctx context.Context, sel ast.SelectionSet, v *model.PayInvoicesPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PayInvoicesPayload!")
+		return graphql.Null
+	}
+	return ec._PayInvoicesPayload(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNPayment2ᚖbillingᚋentᚐPayment(ctx context.Context, sel ast.SelectionSet, v *ent.Payment) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Payment!")
@@ -35144,6 +38219,14 @@ func (ec *executionContext) unmarshalNPlanWhereInput2ᚖbillingᚋentᚐPlanWher
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalNPostpaidResourcePayload2ᚖbillingᚋgraphᚋmodelᚐPostpaidResourcePayload(ctx context.Context, sel ast.SelectionSet, v *model.PostpaidResourcePayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PostpaidResourcePayload!")
+		return graphql.Null
+	}
+	return ec._PostpaidResourcePayload(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNPrice2ᚖbillingᚋentᚐPrice(ctx context.Context, sel ast.SelectionSet, v *ent.Price) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Price!")
@@ -35286,6 +38369,11 @@ func (ec *executionContext) marshalNReportProvisioningPayload2ᚖbillingᚋgraph
 	return ec._ReportProvisioningPayload(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNResizePostpaidResourceInput2billingᚋgraphᚋmodelᚐResizePostpaidResourceInput(ctx context.Context, v any) (model.ResizePostpaidResourceInput, error) {
+	res, err := ec.unmarshalInputResizePostpaidResourceInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNResizeResourceInput2billingᚋgraphᚋmodelᚐResizeResourceInput(ctx context.Context, v any) (model.ResizeResourceInput, error) {
 	res, err := ec.unmarshalInputResizeResourceInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -35299,6 +38387,14 @@ func (ec *executionContext) marshalNResizeResourcePayload2ᚖbillingᚋgraphᚋm
 	return ec._ResizeResourcePayload(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNResource2ᚖbillingᚋentᚐResource(ctx context.Context, sel ast.SelectionSet, v *ent.Resource) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Resource!")
+		return graphql.Null
+	}
+	return ec._Resource(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNResourceBillingMode2billingᚋentᚋresourceᚐBillingMode(ctx context.Context, v any) (resource.BillingMode, error) {
 	var res resource.BillingMode
 	err := res.UnmarshalGQL(v)
@@ -35307,6 +38403,30 @@ func (ec *executionContext) unmarshalNResourceBillingMode2billingᚋentᚋresour
 
 func (ec *executionContext) marshalNResourceBillingMode2billingᚋentᚋresourceᚐBillingMode(ctx context.Context, sel ast.SelectionSet, v resource.BillingMode) graphql.Marshaler {
 	return v
+}
+
+func (ec *executionContext) marshalNResourceCharge2ᚕᚖbillingᚋinternalᚋpostpaidᚐResourceChargeᚄ(ctx context.Context, sel ast.SelectionSet, v []*postpaid.ResourceCharge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNResourceCharge2ᚖbillingᚋinternalᚋpostpaidᚐResourceCharge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNResourceCharge2ᚖbillingᚋinternalᚋpostpaidᚐResourceCharge(ctx context.Context, sel ast.SelectionSet, v *postpaid.ResourceCharge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ResourceCharge!")
+		return graphql.Null
+	}
+	return ec._ResourceCharge(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNResourceComponent2billingᚋinternalᚋpricingᚐComponent(ctx context.Context, sel ast.SelectionSet, v pricing.Component) graphql.Marshaler {
@@ -35433,6 +38553,11 @@ func (ec *executionContext) unmarshalNSetAutoRenewInput2billingᚋgraphᚋmodel�
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNSetCreditLimitInput2billingᚋgraphᚋmodelᚐSetCreditLimitInput(ctx context.Context, v any) (model.SetCreditLimitInput, error) {
+	res, err := ec.unmarshalInputSetCreditLimitInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNStartLinkAccountInput2billingᚋgraphᚋmodelᚐStartLinkAccountInput(ctx context.Context, v any) (model.StartLinkAccountInput, error) {
 	res, err := ec.unmarshalInputStartLinkAccountInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -35537,6 +38662,26 @@ func (ec *executionContext) marshalNTopUpPayload2ᚖbillingᚋgraphᚋmodelᚐTo
 func (ec *executionContext) unmarshalNUpdateCouponInput2billingᚋgraphᚋmodelᚐUpdateCouponInput(ctx context.Context, v any) (model.UpdateCouponInput, error) {
 	res, err := ec.unmarshalInputUpdateCouponInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNUsageLine2billingᚋinternalᚋpostpaidᚐLine(ctx context.Context, sel ast.SelectionSet, v postpaid.Line) graphql.Marshaler {
+	return ec._UsageLine(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNUsageLine2ᚕbillingᚋinternalᚋpostpaidᚐLineᚄ(ctx context.Context, sel ast.SelectionSet, v []postpaid.Line) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNUsageLine2billingᚋinternalᚋpostpaidᚐLine(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) marshalNUserError2ᚕᚖbillingᚋgraphᚋmodelᚐUserErrorᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.UserError) graphql.Marshaler {

@@ -4,6 +4,7 @@ package model
 
 import (
 	"billing/ent"
+	"billing/ent/account"
 	"billing/ent/coupon"
 	"billing/ent/payment"
 	"billing/internal/fault"
@@ -15,6 +16,11 @@ import (
 	"strconv"
 	"time"
 )
+
+type AccountPayload struct {
+	Account    *ent.Account `json:"account,omitempty"`
+	UserErrors []*UserError `json:"userErrors"`
+}
 
 type AdjustCreditInput struct {
 	// Replaying the same key returns the first result; the same key with another request is rejected.
@@ -53,6 +59,16 @@ type ComponentQuantityInput struct {
 	Quantity int    `json:"quantity"`
 }
 
+type ConvertAccountInput struct {
+	AccountID pulid.ID `json:"accountId"`
+	// The new type: the account must not have it already.
+	Type account.Type `json:"type"`
+	// Why: shown in the audit log. Required.
+	Reason string `json:"reason"`
+	// Sets the credit limit in the same change: whole VND.
+	CreditLimit *money.Amount `json:"creditLimit,omitempty"`
+}
+
 type CouponPayload struct {
 	Coupon     *ent.Coupon  `json:"coupon,omitempty"`
 	UserErrors []*UserError `json:"userErrors"`
@@ -84,6 +100,20 @@ type CreateCouponInput struct {
 	FirstOrderOnly  *bool         `json:"firstOrderOnly,omitempty"`
 }
 
+type CreatePostpaidResourceInput struct {
+	IdempotencyKey string `json:"idempotencyKey"`
+	// Operators name the account; customers create on their own.
+	AccountID *pulid.ID `json:"accountId,omitempty"`
+	// Plan id or code, e.g. s-general-1x1.
+	Plan string `json:"plan"`
+	// Display name (default: plan code and the end of the id).
+	Name *string `json:"name,omitempty"`
+	// Quantities of the plan's components; components left out take their default.
+	Quantities []*ComponentQuantityInput `json:"quantities,omitempty"`
+	// Operators only: a negotiated discount on the usage, in percent ("10").
+	DiscountPercent *money.Amount `json:"discountPercent,omitempty"`
+}
+
 type DeactivateCouponInput struct {
 	ID     pulid.ID `json:"id"`
 	Reason string   `json:"reason"`
@@ -111,6 +141,33 @@ type MarkNotificationsReadPayload struct {
 	// How many notices changed.
 	Count      int          `json:"count"`
 	UserErrors []*UserError `json:"userErrors"`
+}
+
+type PayInvoicesInput struct {
+	IdempotencyKey string `json:"idempotencyKey"`
+	// Operators name the account; customers pay their own.
+	AccountID *pulid.ID `json:"accountId,omitempty"`
+	// 1 to 100 UNPAID or PARTIALLY_PAID invoices.
+	InvoiceIds []pulid.ID `json:"invoiceIds"`
+	// CREDIT pays at once from credit; GATEWAY, TOP_UP_AND_PAY and LINKED_ACCOUNT go through the checkout like a purchase.
+	PaymentMethod payment.Method `json:"paymentMethod"`
+	// CREDIT only: how much to pay, whole VND (default: everything left on the invoices). Less is a partial payment, applied oldest invoice first, then smallest.
+	Amount *money.Amount `json:"amount,omitempty"`
+	// Where the gateway sends the browser back (GATEWAY and TOP_UP_AND_PAY).
+	ReturnURL *string `json:"returnUrl,omitempty"`
+	// The linked payment account to charge (LINKED_ACCOUNT).
+	LinkedAccountID *pulid.ID `json:"linkedAccountId,omitempty"`
+}
+
+type PayInvoicesPayload struct {
+	// The INVOICE payment; its status streams on paymentChanged.
+	Payment *ent.Payment `json:"payment,omitempty"`
+	// The invoices the payment paid, as they are after it (gateway methods: as they are now; they are paid when the gateway confirms).
+	Invoices []*ent.Invoice `json:"invoices"`
+	// Send the customer here to finish paying (REQUIRES_ACTION).
+	RedirectURL *string      `json:"redirectUrl,omitempty"`
+	Replayed    bool         `json:"replayed"`
+	UserErrors  []*UserError `json:"userErrors"`
 }
 
 // One step of a payment's life.
@@ -144,6 +201,14 @@ type PlaceOrderPayload struct {
 	RedirectURL *string      `json:"redirectUrl,omitempty"`
 	Replayed    bool         `json:"replayed"`
 	UserErrors  []*UserError `json:"userErrors"`
+}
+
+type PostpaidResourcePayload struct {
+	Resource *ent.Resource `json:"resource,omitempty"`
+	// False when a resize asked for the configuration the resource already had: nothing was recorded.
+	Changed    bool         `json:"changed"`
+	Replayed   bool         `json:"replayed"`
+	UserErrors []*UserError `json:"userErrors"`
 }
 
 type Quote struct {
@@ -206,6 +271,14 @@ type ReportProvisioningPayload struct {
 	UserErrors []*UserError  `json:"userErrors"`
 }
 
+type ResizePostpaidResourceInput struct {
+	IdempotencyKey string   `json:"idempotencyKey"`
+	ResourceID     pulid.ID `json:"resourceId"`
+	// New plan (id or code) of the same product; omit to change quantities only.
+	Plan       *string                   `json:"plan,omitempty"`
+	Quantities []*ComponentQuantityInput `json:"quantities,omitempty"`
+}
+
 type ResizeResourceInput struct {
 	IdempotencyKey string   `json:"idempotencyKey"`
 	ResourceID     pulid.ID `json:"resourceId"`
@@ -264,6 +337,14 @@ type SetAutoRenewInput struct {
 	Enabled    bool     `json:"enabled"`
 	// Period of each renewal in months (kept when omitted).
 	Months *int `json:"months,omitempty"`
+}
+
+type SetCreditLimitInput struct {
+	AccountID pulid.ID `json:"accountId"`
+	// Whole VND, 0 or more.
+	CreditLimit money.Amount `json:"creditLimit"`
+	// Why: shown in the audit log.
+	Reason *string `json:"reason,omitempty"`
 }
 
 type StartLinkAccountInput struct {
