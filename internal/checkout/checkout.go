@@ -21,6 +21,7 @@ import (
 	"billing/internal/invoicing"
 	"billing/internal/ledger"
 	"billing/internal/lifecycle/state"
+	"billing/internal/postpaid"
 	"billing/internal/provision"
 	"billing/internal/pulid"
 	"billing/internal/store"
@@ -75,7 +76,10 @@ type Config struct {
 	// PublicURL is the service's external base URL; return URLs default
 	// to PublicURL + DefaultReturnPath.
 	PublicURL string
-	Logger    *slog.Logger
+	// Postpaid applies invoice payments (PayInvoices) to their invoices;
+	// nil refuses them.
+	Postpaid *postpaid.Service
+	Logger   *slog.Logger
 }
 
 // Service is the prepaid checkout: quotes, orders, payments by credit and
@@ -95,6 +99,7 @@ type Service struct {
 	expiry         time.Duration
 	reconcileAfter time.Duration
 	publicURL      string
+	postpaid       *postpaid.Service
 	logger         *slog.Logger
 }
 
@@ -120,6 +125,7 @@ func New(cfg Config) *Service {
 		expiry:         cfg.PaymentExpiry,
 		reconcileAfter: cfg.ReconcileAfter,
 		publicURL:      strings.TrimRight(cfg.PublicURL, "/"),
+		postpaid:       cfg.Postpaid,
 		logger:         cfg.Logger,
 	}
 	if s.loc == nil {

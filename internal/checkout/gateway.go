@@ -60,6 +60,9 @@ func orderInfo(p *ent.Payment) string {
 	if p.Purpose == payment.PurposeTOP_UP {
 		return "Nap tien tai khoan " + string(p.ID)
 	}
+	if p.Purpose == payment.PurposeINVOICE {
+		return "Thanh toan hoa don " + string(p.ID)
+	}
 	return "Thanh toan don hang " + string(p.OrderID)
 }
 

@@ -194,6 +194,9 @@ func (s *Service) placeOrder(ctx context.Context, tx *ent.Tx, in placeRequest, k
 	if err != nil {
 		return nil, err
 	}
+	if err := refusePostpaid(acc); err != nil {
+		return nil, err
+	}
 	po, err := s.price(ctx, tx, acc.ID, in.Items, in.CouponCode)
 	if err != nil {
 		return nil, err

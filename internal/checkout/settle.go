@@ -33,7 +33,9 @@ var openAttempt = []gatewayattempt.Status{
 //     (TOP_UP_AND_PAY) captured, the order PAID and its items PROVISIONING
 //     — the resources are handed to the provisioner after commit;
 //   - top-up: the gateway amount is credited to the wallet (DEPOSIT
-//     against GATEWAY_CLEARING).
+//     against GATEWAY_CLEARING);
+//   - invoice payment: the amount is applied to its invoices
+//     (postpaid.SettleInvoicePayment), then the credit hold captured.
 //
 // An order of actions on existing resources (renew, resize, recover) has
 // no provisioning: its actions are applied here, in this transaction, with
@@ -107,6 +109,9 @@ func (s *Service) settlePaidAs(ctx context.Context, tx *ent.Tx, p *ent.Payment, 
 			return nil
 		}
 		return s.applyActions(ctx, tx, cur, actions, now, renewAs)
+	case payment.PurposeINVOICE:
+		// Invoices, then the TOP_UP_AND_PAY hold (see invoicepay.go).
+		return s.settleInvoices(ctx, tx, cur, now)
 	}
 	return fmt.Errorf("payment %s: purpose %s cannot be settled here", cur.ID, cur.Purpose)
 }
@@ -146,8 +151,12 @@ func (s *Service) settleUnpaid(ctx context.Context, tx *ent.Tx, p *ent.Payment, 
 		}
 	}
 	if cur.HoldID != "" {
+		memo := "Held credit released: order not paid"
+		if cur.Purpose == payment.PurposeINVOICE {
+			memo = "Held credit released: invoice payment not completed"
+		}
 		_, err := s.ledger.Release(ctx, tx, cur.HoldID, ledger.Memo{
-			Description: "Held credit released: order not paid", Reference: string(cur.ID), At: now,
+			Description: memo, Reference: string(cur.ID), At: now,
 		})
 		if err != nil {
 			return false, err
