@@ -139,6 +139,11 @@ func (s *Service) PlaceOrder(ctx context.Context, in PlaceOrderInput) (*OrderRes
 		return nil, fmt.Errorf("place order: %w", err)
 	}
 	switch {
+	case !replayed && fresh != nil && fresh.done != nil:
+		// Paid and provisioned in the transaction that just committed:
+		// the answer is what it wrote, without reading it back.
+		fresh.done.Order, fresh.done.Payment = fresh.done.Order.Unwrap(), fresh.done.Payment.Unwrap()
+		return fresh.done, nil
 	case !replayed && fresh != nil && fresh.paid:
 		// Paid from credit in the transaction that just committed: its
 		// resources go to the provisioner as that transaction wrote them,
@@ -160,6 +165,10 @@ type freshOrder struct {
 	// requests hands the order's resources to the provisioner, in quote
 	// order (what provisionRequests would read back).
 	requests []provision.Request
+	// done is the result when the resources were provisioned in the
+	// transaction too (provisionInline): the order and payment as it
+	// left them, bound to the client once it committed.
+	done *OrderResult
 }
 
 // orderResult reads the order and payment as they are now.
@@ -214,6 +223,9 @@ func (s *Service) placeOrder(ctx context.Context, tx *ent.Tx, in placeRequest, k
 		status, itemStatus = order.StatusPAID, orderitem.StatusPROVISIONING
 	}
 
+	// Events go out with one statement, before the invoices (see
+	// issueInvoices) or at the commit.
+	s.outbox.Defer(tx)
 	oc := tx.Order.Create().
 		SetID(ids.OrderID).
 		SetAccountID(acc.ID).
@@ -227,13 +239,15 @@ func (s *Service) placeOrder(ctx context.Context, tx *ent.Tx, in placeRequest, k
 	if po.coupon != nil {
 		oc.SetCouponID(po.coupon.ID).SetCouponCode(po.coupon.Code)
 	}
-	if err := oc.Exec(ctx); err != nil {
+	o, err := oc.Save(ctx)
+	if err != nil {
 		return nil, fmt.Errorf("create order: %w", err)
 	}
-	reqs, err := s.createResources(ctx, tx, acc.ID, ids.OrderID, po, itemStatus, now)
+	made, err := s.createResources(ctx, tx, acc.ID, ids.OrderID, po, itemStatus, now)
 	if err != nil {
 		return nil, err
 	}
+	reqs := made.requests
 	// Coupon before wallet: the lock order of every checkout transaction.
 	if po.coupon != nil {
 		if err := s.coupons.Reserve(ctx, tx, po.coupon.ID, acc.ID, ids.OrderID, q.Discount); err != nil {
@@ -241,10 +255,17 @@ func (s *Service) placeOrder(ctx context.Context, tx *ent.Tx, in placeRequest, k
 		}
 	}
 	if paidNow {
-		if err := s.payNewFromCredit(ctx, tx, acc.ID, ids, q.Payable, in.ReturnURL, key, po.coupon != nil, now); err != nil {
+		p, err := s.payNewFromCredit(ctx, tx, acc.ID, ids, q.Payable, in.ReturnURL, key, po.coupon != nil, now)
+		if err != nil {
 			return nil, err
 		}
-		return &freshOrder{paid: true, requests: reqs}, nil
+		f := &freshOrder{paid: true, requests: reqs}
+		if s.inline() {
+			if f.done, err = s.provisionInline(ctx, tx, o, p, made, now); err != nil {
+				return nil, err
+			}
+		}
+		return f, nil
 	}
 
 	p, err := s.createPayment(ctx, tx, ids.PaymentID, acc.ID, ids.OrderID, in.Method, q.Payable, in.ReturnURL, key, now)
@@ -267,7 +288,7 @@ func (s *Service) placeOrder(ctx context.Context, tx *ent.Tx, in placeRequest, k
 // provisioning). The caller wrote the order PAID and its items
 // PROVISIONING.
 func (s *Service) payNewFromCredit(ctx context.Context, tx *ent.Tx, accountID pulid.ID, ids placed, total money.Amount,
-	returnURL, key string, coupon bool, now time.Time) error {
+	returnURL, key string, coupon bool, now time.Time) (*ent.Payment, error) {
 	pc := tx.Payment.Create().
 		SetID(ids.PaymentID).
 		SetAccountID(accountID).
@@ -285,29 +306,29 @@ func (s *Service) payNewFromCredit(ctx context.Context, tx *ent.Tx, accountID pu
 	}
 	p, err := pc.Save(ctx)
 	if err != nil {
-		return fmt.Errorf("create payment: %w", err)
+		return nil, fmt.Errorf("create payment: %w", err)
 	}
 	created := *p
 	created.Status, created.CreditAmount = payment.StatusPENDING, money.Zero
 	if err := s.emitFinal(ctx, tx, &created, now, PaymentEvent{}, false); err != nil {
-		return err
+		return nil, err
 	}
 	_, err = s.ledger.Debit(ctx, tx, ledger.Movement{
 		AccountID: accountID, Amount: total, Kind: ledgertransaction.KindPURCHASE, SkipWallet: true,
 		Memo: ledger.Memo{Description: "Order payment", Reference: string(p.ID), At: now},
 	})
 	if err != nil {
-		return withField(unfield(err), "input", "paymentMethod")
+		return nil, withField(unfield(err), "input", "paymentMethod")
 	}
 	if err := s.emitFinal(ctx, tx, p, now, PaymentEvent{Previous: payment.StatusPENDING}, false); err != nil {
-		return err
+		return nil, err
 	}
 	if coupon {
 		if err := s.coupons.Consume(ctx, tx, ids.OrderID); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	return nil
+	return p, nil
 }
 
 // createPayment creates the one PENDING payment of a new order and
@@ -341,10 +362,10 @@ func (s *Service) createPayment(ctx context.Context, tx *ent.Tx, id, accountID, 
 // createResources creates, in quote order, one PENDING resource and one
 // order item (in itemStatus) per resource of the quote, after checking
 // that each resource's invoice will be rebuilt exactly from what its item
-// stores. It returns the provisioning request of each resource, in that
-// order.
+// stores. It returns the rows it wrote and the provisioning request of
+// each resource, in that order.
 func (s *Service) createResources(ctx context.Context, tx *ent.Tx, accountID, orderID pulid.ID, po *pricedOrder,
-	itemStatus orderitem.Status, now time.Time) ([]provision.Request, error) {
+	itemStatus orderitem.Status, now time.Time) (*createdResources, error) {
 	resources := make([]*ent.ResourceCreate, 0, len(po.quote.Resources))
 	items := make([]*ent.OrderItemCreate, 0, len(po.quote.Resources))
 	reqs := make([]provision.Request, 0, len(po.quote.Resources))
@@ -407,13 +428,22 @@ func (s *Service) createResources(ctx context.Context, tx *ent.Tx, accountID, or
 			})
 		}
 	}
-	if err := tx.Resource.CreateBulk(resources...).Exec(ctx); err != nil {
+	rs, err := tx.Resource.CreateBulk(resources...).Save(ctx)
+	if err != nil {
 		return nil, fmt.Errorf("create resources: %w", err)
 	}
-	if err := tx.OrderItem.CreateBulk(items...).Exec(ctx); err != nil {
+	its, err := tx.OrderItem.CreateBulk(items...).Save(ctx)
+	if err != nil {
 		return nil, fmt.Errorf("create order items: %w", err)
 	}
-	return reqs, nil
+	return &createdResources{resources: rs, items: its, requests: reqs}, nil
+}
+
+// createdResources is what createResources wrote, in quote order.
+type createdResources struct {
+	resources []*ent.Resource
+	items     []*ent.OrderItem
+	requests  []provision.Request
 }
 
 // resourceName is a new resource's display name: its plan and the end of

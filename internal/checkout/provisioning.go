@@ -130,6 +130,70 @@ func (s *Service) provisionRequests(ctx context.Context, orderID pulid.ID) ([]pr
 	return reqs, nil
 }
 
+// inline reports whether the provisioner reports its results before
+// Provision returns (the simulator without delay).
+func (s *Service) inline() bool {
+	p, ok := s.prov.(interface{ Inline() bool })
+	return ok && p.Inline()
+}
+
+// provisionInline hands the resources of a new order, paid from credit in
+// tx, to a provisioner that answers at once (inline) and records each
+// result in tx as ReportProvisioning would in a transaction of its own:
+// the same rows, ledger entries and events in the same order, but one
+// commit per checkout, and nothing read back that tx wrote. o, p and made
+// are what tx wrote. The invoices come last (issueInvoices). It returns
+// the order and payment as they are at the end.
+func (s *Service) provisionInline(ctx context.Context, tx *ent.Tx, o *ent.Order, p *ent.Payment, made *createdResources, now time.Time) (*OrderResult, error) {
+	// Results are recorded as the process itself, like report's.
+	ctx = auth.SystemContext(ctx)
+	var invs []invoicing.PrepaidInput
+	for i, req := range made.requests {
+		var got *provision.Result
+		err := s.prov.Provision(ctx, req, func(_ context.Context, r provision.Result) error {
+			got = &r
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("provision %s: %w", req.ResourceID, err)
+		}
+		if got == nil || got.ResourceID != req.ResourceID {
+			return nil, fmt.Errorf("provision %s: no result before Provision returned", req.ResourceID)
+		}
+		in, err := ReportInput{
+			ResourceID: got.ResourceID, Succeeded: got.Succeeded, ExternalRef: got.ExternalRef, Reason: got.Reason,
+		}.normalized()
+		if err != nil {
+			return nil, fmt.Errorf("report provisioning of %s: %w", req.ResourceID, err)
+		}
+		it, r := made.items[i], made.resources[i]
+		if it.ResourceID != req.ResourceID || r.ID != req.ResourceID {
+			return nil, fmt.Errorf("provision %s: rows out of order", req.ResourceID)
+		}
+		if in.Succeeded {
+			var inv invoicing.PrepaidInput
+			if p, inv, err = s.provisioned(ctx, tx, p, it, made.items, r, in, now); err != nil {
+				return nil, fmt.Errorf("report provisioning of %s: %w", req.ResourceID, err)
+			}
+			invs = append(invs, inv)
+			continue
+		}
+		if p, err = s.provisionFailed(ctx, tx, p, it, in.Reason, now); err != nil {
+			return nil, fmt.Errorf("report provisioning of %s: %w", req.ResourceID, err)
+		}
+		if _, err := s.finishOrderWith(ctx, tx, it.OrderID, made.items, now); err != nil {
+			return nil, fmt.Errorf("report provisioning of %s: %w", req.ResourceID, err)
+		}
+	}
+	if err := s.issueInvoices(ctx, tx, invs); err != nil {
+		return nil, err
+	}
+	if to := orderEnd(made.items); to != "" {
+		o.Status, o.UpdatedAt = to, now
+	}
+	return &OrderResult{Order: o, Payment: p}, nil
+}
+
 // report is the provision.ReportFunc given to the provisioner: the
 // simulator reports as the process itself.
 func (s *Service) report(ctx context.Context, r provision.Result) error {
@@ -186,15 +250,13 @@ func (s *Service) reportProvisioning(ctx context.Context, in ReportInput) error 
 	if !v.IsService() && !v.IsAdmin() && !v.IsSystem() {
 		return fault.New(fault.Forbidden, "only product services report provisioning")
 	}
-	in.ExternalRef, in.Reason = strings.TrimSpace(in.ExternalRef), strings.TrimSpace(in.Reason)
-	if err := in.Validate(); err != nil {
+	in, err := in.normalized()
+	if err != nil {
 		return err
 	}
-	if !in.Succeeded && in.Reason == "" {
-		in.Reason = "the resource could not be created"
-	}
 	now := s.now()
-	err := store.WithTx(ctx, s.db.Client, func(tx *ent.Tx) error {
+	err = store.WithTx(ctx, s.db.Client, func(tx *ent.Tx) error {
+		s.outbox.Defer(tx)
 		p, err := s.lockPaymentOfResource(ctx, tx, in.ResourceID)
 		if err != nil {
 			return err
@@ -234,9 +296,13 @@ func (s *Service) reportProvisioning(ctx context.Context, in ReportInput) error 
 			return fault.New(fault.InvalidState, "the resource's order is not paid", "input", "resourceId")
 		}
 		if in.Succeeded {
-			return s.provisioned(ctx, tx, p, it, items, in, now)
+			_, inv, err := s.provisioned(ctx, tx, p, it, items, nil, in, now)
+			if err != nil {
+				return err
+			}
+			return s.issueInvoices(ctx, tx, []invoicing.PrepaidInput{inv})
 		}
-		if err := s.provisionFailed(ctx, tx, p, it, in.Reason, now); err != nil {
+		if _, err := s.provisionFailed(ctx, tx, p, it, in.Reason, now); err != nil {
 			return err
 		}
 		return s.finishOrder(ctx, tx, it.OrderID, now)
@@ -245,6 +311,19 @@ func (s *Service) reportProvisioning(ctx context.Context, in ReportInput) error 
 		return fmt.Errorf("report provisioning of %s: %w", in.ResourceID, err)
 	}
 	return nil
+}
+
+// normalized trims the input, checks it and supplies the default reason
+// of a failure.
+func (in ReportInput) normalized() (ReportInput, error) {
+	in.ExternalRef, in.Reason = strings.TrimSpace(in.ExternalRef), strings.TrimSpace(in.Reason)
+	if err := in.Validate(); err != nil {
+		return in, err
+	}
+	if !in.Succeeded && in.Reason == "" {
+		in.Reason = "the resource could not be created"
+	}
+	return in, nil
 }
 
 // lockPaymentOfResource takes the row lock of the payment of the order
@@ -281,18 +360,25 @@ func (s *Service) lockPaymentOfResource(ctx context.Context, tx *ent.Tx, resourc
 	return p, nil
 }
 
-// provisioned activates the resource, appends the payment's event, ends
-// the order when it was its last resource and issues the resource's paid
-// CREATE invoice — in that order, the invoice last. items are the order's
-// items as read under the payment's lock; it is one of them.
-func (s *Service) provisioned(ctx context.Context, tx *ent.Tx, p *ent.Payment, it *ent.OrderItem, items []*ent.OrderItem, in ReportInput, now time.Time) error {
+// provisioned activates the resource, appends the payment's event and
+// ends the order when it was its last resource. It returns the payment as
+// it is now and the resource's paid CREATE invoice, which the caller
+// issues last (issueInvoices). items are the order's items as read under
+// the payment's lock (or written by this transaction); it is one of them.
+// r is the resource when the caller wrote it in this transaction (nil:
+// locked here).
+func (s *Service) provisioned(ctx context.Context, tx *ent.Tx, p *ent.Payment, it *ent.OrderItem, items []*ent.OrderItem,
+	r *ent.Resource, in ReportInput, now time.Time) (*ent.Payment, invoicing.PrepaidInput, error) {
+	var inv invoicing.PrepaidInput
 	if err := s.itemDone(ctx, tx, it, orderitem.StatusSUCCEEDED, "", now); err != nil {
-		return err
+		return nil, inv, err
 	}
 	start, end := now, now.Add(time.Duration(it.PeriodMonths)*day30)
-	r, err := s.machine.Lock(ctx, tx, it.ResourceID)
-	if err != nil {
-		return err
+	var err error
+	if r == nil {
+		if r, err = s.machine.Lock(ctx, tx, it.ResourceID); err != nil {
+			return nil, inv, err
+		}
 	}
 	r, err = s.machine.Apply(ctx, tx, state.Activate, r, now, state.Change{
 		Set: func(u *ent.ResourceUpdate) {
@@ -307,51 +393,67 @@ func (s *Service) provisioned(ctx context.Context, tx *ent.Tx, p *ent.Payment, i
 		Reason: "provisioned",
 	})
 	if err != nil {
-		return fmt.Errorf("activate resource %s: %w", it.ResourceID, err)
+		return nil, inv, fmt.Errorf("activate resource %s: %w", it.ResourceID, err)
 	}
 	rq, err := resourceQuote("", "", it.Components, it.PeriodMonths, it.Discount)
 	if err != nil {
-		return err
+		return nil, inv, err
 	}
 	if !rq.Payable.Equal(it.Total) {
-		return fmt.Errorf("resource %s: invoice total %s differs from the %s paid", r.ID, rq.Payable, it.Total)
+		return nil, inv, fmt.Errorf("resource %s: invoice total %s differs from the %s paid", r.ID, rq.Payable, it.Total)
 	}
-	// p was read under its lock in this transaction and has not changed
-	// since: it is the payment as it is now.
+	// p was read under its lock in this transaction (or written by it) and
+	// has not changed since: it is the payment as it is now.
 	ok := true
 	if err := s.emitFinal(ctx, tx, p, now, PaymentEvent{ResourceID: r.ID, Provisioned: &ok}, isFinalWith(p, items)); err != nil {
-		return err
+		return nil, inv, err
 	}
 	invID := pulid.New("inv")
 	ids := append(append([]string(nil), p.InvoiceIds...), string(invID))
-	if err := tx.Payment.Update().Where(payment.ID(p.ID)).SetInvoiceIds(ids).Exec(ctx); err != nil {
-		return fmt.Errorf("record invoice of payment %s: %w", p.ID, err)
+	if err := tx.Payment.Update().Where(payment.ID(p.ID)).SetInvoiceIds(ids).SetUpdatedAt(now).Exec(ctx); err != nil {
+		return nil, inv, fmt.Errorf("record invoice of payment %s: %w", p.ID, err)
 	}
-	if err := s.finishOrderWith(ctx, tx, it.OrderID, items, now); err != nil {
-		return err
+	cur := *p
+	cur.InvoiceIds, cur.UpdatedAt = ids, now
+	if _, err := s.finishOrderWith(ctx, tx, it.OrderID, items, now); err != nil {
+		return nil, inv, err
 	}
-	// Last: the invoice number locks its month's sequence until commit.
-	_, err = s.invoices.CreatePrepaid(ctx, tx, invoicing.PrepaidInput{
+	return &cur, invoicing.PrepaidInput{
 		ID: invID, AccountID: r.AccountID, ResourceID: r.ID, ProductID: r.ProductID, OrderID: it.OrderID,
 		Action: invoice.ActionCREATE, Quote: rq, PeriodStart: start, PeriodEnd: end, IssuedAt: now,
-	})
-	return err
+	}, nil
+}
+
+// issueInvoices writes the transaction's deferred events, then the paid
+// invoices, in order: the last statements before the commit, because the
+// invoice number locks its month's sequence row until the commit.
+func (s *Service) issueInvoices(ctx context.Context, tx *ent.Tx, invs []invoicing.PrepaidInput) error {
+	if err := s.outbox.Flush(ctx, tx); err != nil {
+		return err
+	}
+	for _, in := range invs {
+		if _, err := s.invoices.CreatePrepaid(ctx, tx, in); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // provisionFailed refunds what was paid for the resource to credit and
 // marks it FAILED.
-func (s *Service) provisionFailed(ctx context.Context, tx *ent.Tx, p *ent.Payment, it *ent.OrderItem, reason string, now time.Time) error {
+// It returns the payment as it is now.
+func (s *Service) provisionFailed(ctx context.Context, tx *ent.Tx, p *ent.Payment, it *ent.OrderItem, reason string, now time.Time) (*ent.Payment, error) {
 	if err := s.itemDone(ctx, tx, it, orderitem.StatusFAILED, reason, now); err != nil {
-		return err
+		return nil, err
 	}
 	r, err := s.machine.Lock(ctx, tx, it.ResourceID)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if _, err := s.machine.Apply(ctx, tx, state.Fail, r, now, state.Change{Reason: reason}); err != nil {
-		return fmt.Errorf("fail resource %s: %w", it.ResourceID, err)
+		return nil, fmt.Errorf("fail resource %s: %w", it.ResourceID, err)
 	}
-	return s.refundItem(ctx, tx, p, it, "Refund: resource could not be provisioned", reason, now)
+	return s.refund(ctx, tx, p, it, "Refund: resource could not be provisioned", reason, now)
 }
 
 // refundItem refunds everything paid for an order item (its total after
@@ -359,9 +461,15 @@ func (s *Service) provisionFailed(ctx context.Context, tx *ent.Tx, p *ent.Paymen
 // against REFUNDS) and records it on the payment, whose event carries the
 // item's failed result.
 func (s *Service) refundItem(ctx context.Context, tx *ent.Tx, p *ent.Payment, it *ent.OrderItem, description, reason string, now time.Time) error {
+	_, err := s.refund(ctx, tx, p, it, description, reason, now)
+	return err
+}
+
+// refund is refundItem returning the payment as it is now.
+func (s *Service) refund(ctx context.Context, tx *ent.Tx, p *ent.Payment, it *ent.OrderItem, description, reason string, now time.Time) (*ent.Payment, error) {
 	refund := it.Total
 	if !refund.IsPositive() {
-		return s.markProvisioned(ctx, tx, p, it.ResourceID, false, reason, now)
+		return p, s.markProvisioned(ctx, tx, p, it.ResourceID, false, reason, now)
 	}
 	_, err := s.ledger.Credit(ctx, tx, ledger.Movement{
 		AccountID: p.AccountID, Amount: refund, Kind: ledgertransaction.KindREFUND,
@@ -369,10 +477,9 @@ func (s *Service) refundItem(ctx context.Context, tx *ent.Tx, p *ent.Payment, it
 		Memo:    ledger.Memo{Description: description, Reference: string(it.ResourceID), At: now},
 	})
 	if err != nil {
-		return fmt.Errorf("refund resource %s: %w", it.ResourceID, err)
+		return nil, fmt.Errorf("refund resource %s: %w", it.ResourceID, err)
 	}
-	_, err = s.markRefunded(ctx, tx, p, refund, it.ResourceID, reason, now)
-	return err
+	return s.markRefunded(ctx, tx, p, refund, it.ResourceID, reason, now)
 }
 
 // itemDone moves a PROVISIONING item to its result; it (the caller's
@@ -403,12 +510,33 @@ func (s *Service) finishOrder(ctx context.Context, tx *ent.Tx, orderID pulid.ID,
 	if err != nil {
 		return fmt.Errorf("read items of order %s: %w", orderID, err)
 	}
-	return s.finishOrderWith(ctx, tx, orderID, items, now)
+	_, err = s.finishOrderWith(ctx, tx, orderID, items, now)
+	return err
 }
 
 // finishOrderWith is finishOrder for a caller holding the order's items as
-// they are now in tx (read under the payment's lock, followed by itemDone).
-func (s *Service) finishOrderWith(ctx context.Context, tx *ent.Tx, orderID pulid.ID, items []*ent.OrderItem, now time.Time) error {
+// they are now in tx (read under the payment's lock, or written by tx,
+// followed by itemDone). It returns the status the order ended in ("":
+// some item still waits).
+func (s *Service) finishOrderWith(ctx context.Context, tx *ent.Tx, orderID pulid.ID, items []*ent.OrderItem, now time.Time) (order.Status, error) {
+	to := orderEnd(items)
+	if to == "" {
+		return "", nil
+	}
+	err := tx.Order.Update().
+		Where(order.ID(orderID), order.StatusEQ(order.StatusPAID)).
+		SetStatus(to).
+		SetUpdatedAt(now).
+		Exec(ctx)
+	if err != nil {
+		return "", fmt.Errorf("order %s → %s: %w", orderID, to, err)
+	}
+	return to, nil
+}
+
+// orderEnd is how a paid order with these items ends: COMPLETED (all
+// provisioned), FAILED (none) or PARTIALLY_FAILED; "" while one waits.
+func orderEnd(items []*ent.OrderItem) order.Status {
 	var ok, failed int
 	for _, it := range items {
 		switch it.Status {
@@ -417,25 +545,16 @@ func (s *Service) finishOrderWith(ctx context.Context, tx *ent.Tx, orderID pulid
 		case orderitem.StatusFAILED, orderitem.StatusREFUNDED:
 			failed++
 		default:
-			return nil
+			return ""
 		}
 	}
-	to := order.StatusPARTIALLY_FAILED
 	switch {
 	case failed == 0:
-		to = order.StatusCOMPLETED
+		return order.StatusCOMPLETED
 	case ok == 0:
-		to = order.StatusFAILED
+		return order.StatusFAILED
 	}
-	err := tx.Order.Update().
-		Where(order.ID(orderID), order.StatusEQ(order.StatusPAID)).
-		SetStatus(to).
-		SetUpdatedAt(now).
-		Exec(ctx)
-	if err != nil {
-		return fmt.Errorf("order %s → %s: %w", orderID, to, err)
-	}
-	return nil
+	return order.StatusPARTIALLY_FAILED
 }
 
 // PaymentInvoices returns the invoices a payment paid for (one per

@@ -159,6 +159,11 @@ func (s *Simulator) Provision(ctx context.Context, req Request, report ReportFun
 	return nil
 }
 
+// Inline reports whether Provision reports before it returns (no delay):
+// a caller may then hand resources over inside the transaction that paid
+// for them and record their results in it too.
+func (s *Simulator) Inline() bool { return s.cfg.Delay == 0 }
+
 // Wait blocks until every result already scheduled has been reported (or
 // dropped by Stop). With a fake clock, advance it past Delay first.
 func (s *Simulator) Wait() { s.wg.Wait() }
