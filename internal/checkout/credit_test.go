@@ -1,6 +1,8 @@
 package checkout_test
 
 import (
+	"encoding/json"
+	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -12,6 +14,7 @@ import (
 	"billing/ent/payment"
 	"billing/ent/resource"
 	"billing/internal/checkout"
+	"billing/internal/lifecycle/state"
 	"billing/internal/provision"
 	"billing/internal/pulid"
 )
@@ -22,17 +25,42 @@ import (
 // (PENDING rows, debit, then updates). Both must leave the same rows,
 // ledger entries and events behind — here with a coupon and a resource
 // that fails to provision, so refunds and the order's end are covered.
+//
+// With every resource provisioned, the CREDIT order is even written as
+// provisioned at once (order COMPLETED, resources ACTIVE, items
+// SUCCEEDED) when the provisioner answers inline: that must leave the
+// same rows and events too, resource events included.
 func TestCreditMatchesStepByStep(t *testing.T) {
 	t.Parallel()
+	for _, tc := range []struct {
+		name     string
+		fail     bool
+		order    string
+		statuses []string
+	}{
+		{"one resource fails", true, "PARTIALLY_FAILED", []string{"PENDING", "SUCCEEDED", "SUCCEEDED(true)", "PARTIALLY_REFUNDED(false)!"}},
+		{"all provisioned", false, "COMPLETED", []string{"PENDING", "SUCCEEDED", "SUCCEEDED(true)", "SUCCEEDED(true)!"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			creditMatchesStepByStep(t, tc.fail, tc.order, tc.statuses)
+		})
+	}
+}
+
+func creditMatchesStepByStep(t *testing.T, fail bool, wantOrder string, wantStatuses []string) {
 	b := setup(t)
 	plan := b.serverPlan(t)
 	b.fixedCoupon(t, "SAVE20K", 20_000, 0)
-	b.sim.FailWhen(func(r provision.Request) bool { return r.Position == 1 })
+	if fail {
+		b.sim.FailWhen(func(r provision.Request) bool { return r.Position == 1 })
+	}
 
 	type outcome struct {
 		res      *checkout.OrderResult
 		items    []*ent.OrderItem
 		states   []resource.State
+		periods  []string
 		entries  []*ent.LedgerEntry
 		events   []*ent.OutboxEvent
 		payments []checkout.PaymentEvent
@@ -51,6 +79,11 @@ func TestCreditMatchesStepByStep(t *testing.T) {
 			r, err := b.db.Client.Resource.Get(b.sys, it.ResourceID)
 			require.NoError(t, err)
 			o.states = append(o.states, r.State)
+			period := fmt.Sprint(r.PeriodMonths, " ", r.PeriodPaid, " ", r.ExternalRef != "", " ", r.UpdatedAt.UTC())
+			if r.PeriodStart != nil && r.PeriodEnd != nil {
+				period += fmt.Sprint(" ", r.PeriodStart.UTC(), " ", r.PeriodEnd.UTC())
+			}
+			o.periods = append(o.periods, period)
 		}
 		o.entries, err = b.db.Client.LedgerEntry.Query().Where(ledgerentry.AccountID(acc)).
 			Order(ent.Asc(ledgerentry.FieldCreatedAt), ent.Asc(ledgerentry.FieldID)).All(b.sys)
@@ -65,7 +98,7 @@ func TestCreditMatchesStepByStep(t *testing.T) {
 	credit, steps := place(payment.MethodCREDIT), place(payment.MethodTOP_UP_AND_PAY)
 
 	c, s := credit.res, steps.res
-	require.Equal(t, "PARTIALLY_FAILED", string(c.Order.Status))
+	require.Equal(t, wantOrder, string(c.Order.Status))
 	require.Equal(t, s.Order.Status, c.Order.Status)
 	for _, f := range []func(*checkout.OrderResult) any{
 		func(r *checkout.OrderResult) any {
@@ -101,6 +134,7 @@ func TestCreditMatchesStepByStep(t *testing.T) {
 		require.True(t, si.UpdatedAt.Equal(ci.UpdatedAt))
 	}
 	require.Equal(t, steps.states, credit.states)
+	require.Equal(t, steps.periods, credit.periods)
 	require.Equal(t, steps.balance, credit.balance)
 
 	require.Len(t, credit.entries, len(steps.entries))
@@ -120,7 +154,36 @@ func TestCreditMatchesStepByStep(t *testing.T) {
 		return out
 	}
 	require.Equal(t, topics(steps.events), topics(credit.events))
-	require.Equal(t, []string{"PENDING", "SUCCEEDED", "SUCCEEDED(true)", "PARTIALLY_REFUNDED(false)!"}, statuses(credit.payments))
+	require.Equal(t, wantStatuses, statuses(credit.payments))
+	// Resource events: the same transitions with the same payloads but
+	// for ids and times (compared as instants).
+	resourceEvents := func(evs []*ent.OutboxEvent) (out []state.Event) {
+		for _, e := range evs {
+			if e.Topic != state.TopicResource {
+				continue
+			}
+			var ev state.Event
+			require.NoError(t, json.Unmarshal(e.Payload, &ev))
+			ev.ResourceID, ev.AccountID = "", ""
+			if ev.PeriodEnd != nil {
+				end := ev.PeriodEnd.UTC()
+				ev.PeriodEnd = &end
+			}
+			out = append(out, ev)
+		}
+		return out
+	}
+	require.NotEmpty(t, resourceEvents(credit.events))
+	require.Equal(t, resourceEvents(steps.events), resourceEvents(credit.events))
+	invoices := func(o outcome) (out []string) {
+		for _, id := range o.res.Payment.InvoiceIds {
+			inv, err := b.db.Client.Invoice.Get(b.sys, pulid.ID(id))
+			require.NoError(t, err)
+			out = append(out, fmt.Sprint(inv.Action, inv.Status, inv.Total, inv.Discount, inv.PeriodStart.UTC(), inv.PeriodEnd.UTC()))
+		}
+		return out
+	}
+	require.Equal(t, invoices(steps), invoices(credit))
 	require.Len(t, credit.payments, len(steps.payments))
 	for i := range credit.payments {
 		ce, se := credit.payments[i], steps.payments[i]

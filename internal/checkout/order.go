@@ -19,6 +19,7 @@ import (
 	"billing/internal/catalog"
 	"billing/internal/fault"
 	"billing/internal/idempotency"
+	"billing/internal/invoicing"
 	"billing/internal/ledger"
 	"billing/internal/money"
 	"billing/internal/provision"
@@ -239,35 +240,25 @@ func (s *Service) placeOrder(ctx context.Context, tx *ent.Tx, in placeRequest, k
 	if po.coupon != nil {
 		oc.SetCouponID(po.coupon.ID).SetCouponCode(po.coupon.Code)
 	}
-	o, err := oc.Save(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("create order: %w", err)
-	}
-	made, err := s.createResources(ctx, tx, acc.ID, ids.OrderID, po, itemStatus, now)
+	planned, err := s.planResources(tx, acc.ID, ids.OrderID, po, itemStatus, now)
 	if err != nil {
 		return nil, err
 	}
-	reqs := made.requests
+	if paidNow {
+		return s.placeFromCredit(ctx, tx, acc.ID, ids, in.ReturnURL, key, po, oc, planned, now)
+	}
+	if err := oc.Exec(ctx); err != nil {
+		return nil, fmt.Errorf("create order: %w", err)
+	}
+	if _, err := planned.write(ctx, tx); err != nil {
+		return nil, err
+	}
 	// Coupon before wallet: the lock order of every checkout transaction.
 	if po.coupon != nil {
 		if err := s.coupons.Reserve(ctx, tx, po.coupon.ID, acc.ID, ids.OrderID, q.Discount); err != nil {
 			return nil, err
 		}
 	}
-	if paidNow {
-		p, err := s.payNewFromCredit(ctx, tx, acc.ID, ids, q.Payable, in.ReturnURL, key, po.coupon != nil, now)
-		if err != nil {
-			return nil, err
-		}
-		f := &freshOrder{paid: true, requests: reqs}
-		if s.inline() {
-			if f.done, err = s.provisionInline(ctx, tx, o, p, made, now); err != nil {
-				return nil, err
-			}
-		}
-		return f, nil
-	}
-
 	p, err := s.createPayment(ctx, tx, ids.PaymentID, acc.ID, ids.OrderID, in.Method, q.Payable, in.ReturnURL, key, now)
 	if err != nil {
 		return nil, err
@@ -278,17 +269,90 @@ func (s *Service) placeOrder(ctx context.Context, tx *ent.Tx, in placeRequest, k
 	return &freshOrder{}, nil
 }
 
-// payNewFromCredit writes the payment of a new order paid from credit, in
-// the order's transaction, as createPayment, collect and settlePaid would
-// leave it: SUCCEEDED with credit_amount = amount, the amount debited from
-// available credit (PURCHASE to REVENUE, fault.InsufficientCredit on
-// input.paymentMethod when short), the coupon redemption (if any)
-// consumed, and the same three events in the same order — created
-// (PENDING), the wallet's, SUCCEEDED (not final: the items wait for
-// provisioning). The caller wrote the order PAID and its items
-// PROVISIONING.
+// placeFromCredit is placeOrder for CREDIT with something to pay, from
+// the coupon on: oc and planned are the order and its resources, not
+// written yet. The payment is settled at once (payNewFromCredit), so the
+// rows are written in their final states instead of PENDING and then
+// updated: order PAID, items PROVISIONING, payment SUCCEEDED. With an
+// inline provisioner (the simulator without delay) the results are known
+// before anything is written; when every resource succeeded the rows go in
+// as ReportProvisioning would leave them — order COMPLETED, items
+// SUCCEEDED, resources ACTIVE with their period, the payment with its
+// invoices — followed by the events it would append and the invoices
+// (provisionedAtOnce). A failure takes the step-by-step way inside the
+// same transaction (provisionInline), where refunds follow the rules of
+// ReportProvisioning.
+func (s *Service) placeFromCredit(ctx context.Context, tx *ent.Tx, accountID pulid.ID, ids placed, returnURL, key string,
+	po *pricedOrder, oc *ent.OrderCreate, planned *plannedResources, now time.Time) (*freshOrder, error) {
+	// Coupon before wallet: the lock order of every checkout transaction.
+	if po.coupon != nil {
+		if err := s.coupons.Reserve(ctx, tx, po.coupon.ID, accountID, ids.OrderID, po.quote.Discount); err != nil {
+			return nil, err
+		}
+	}
+	pc, err := s.payNewFromCredit(ctx, tx, accountID, ids, po.quote.Payable, returnURL, key, po.coupon != nil, now)
+	if err != nil {
+		return nil, err
+	}
+	f := &freshOrder{paid: true, requests: planned.requests}
+	var results []ReportInput
+	if s.inline() {
+		if results, err = s.decideInline(ctx, planned.requests); err != nil {
+			return nil, err
+		}
+	}
+	atOnce := results != nil && allSucceeded(results)
+	if atOnce {
+		oc.SetStatus(order.StatusCOMPLETED)
+		planned.activate(results, now)
+	}
+	o, err := oc.Save(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("create order: %w", err)
+	}
+	made, err := planned.write(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
+	var invs []invoicing.PrepaidInput
+	if atOnce {
+		if invs, err = createInvoices(made, now); err != nil {
+			return nil, err
+		}
+		invIDs := make([]string, len(invs))
+		for i, in := range invs {
+			invIDs[i] = string(in.ID)
+		}
+		pc.SetInvoiceIds(invIDs)
+	}
+	p, err := pc.Save(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("create payment: %w", err)
+	}
+	switch {
+	case atOnce:
+		if err := s.provisionedAtOnce(ctx, tx, p, made, invs, now); err != nil {
+			return nil, err
+		}
+		f.done = &OrderResult{Order: o, Payment: p}
+	case results != nil:
+		if f.done, err = s.provisionInline(ctx, tx, o, p, made, results, now); err != nil {
+			return nil, err
+		}
+	}
+	return f, nil
+}
+
+// payNewFromCredit settles the payment of a new order paid from credit,
+// in the order's transaction, as createPayment, collect and settlePaid
+// would: the amount debited from available credit (PURCHASE to REVENUE,
+// fault.InsufficientCredit on input.paymentMethod when short), the coupon
+// redemption (if any) consumed, and the same three events in the same
+// order — created (PENDING), the wallet's, SUCCEEDED (not final: the
+// items wait for provisioning). It returns the payment, SUCCEEDED with
+// credit_amount = amount, for the caller to write once its order is.
 func (s *Service) payNewFromCredit(ctx context.Context, tx *ent.Tx, accountID pulid.ID, ids placed, total money.Amount,
-	returnURL, key string, coupon bool, now time.Time) (*ent.Payment, error) {
+	returnURL, key string, coupon bool, now time.Time) (*ent.PaymentCreate, error) {
 	pc := tx.Payment.Create().
 		SetID(ids.PaymentID).
 		SetAccountID(accountID).
@@ -304,22 +368,23 @@ func (s *Service) payNewFromCredit(ctx context.Context, tx *ent.Tx, accountID pu
 	if returnURL != "" {
 		pc.SetReturnURL(returnURL)
 	}
-	p, err := pc.Save(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("create payment: %w", err)
+	// What the events say of the payment (emitFinal): the row itself is
+	// written later, after its order.
+	p := &ent.Payment{
+		ID: ids.PaymentID, AccountID: accountID, OrderID: ids.OrderID, Purpose: payment.PurposeORDER,
+		Status: payment.StatusPENDING, RefundedAmount: money.Zero,
 	}
-	created := *p
-	created.Status, created.CreditAmount = payment.StatusPENDING, money.Zero
-	if err := s.emitFinal(ctx, tx, &created, now, PaymentEvent{}, false); err != nil {
+	if err := s.emitFinal(ctx, tx, p, now, PaymentEvent{}, false); err != nil {
 		return nil, err
 	}
-	_, err = s.ledger.Debit(ctx, tx, ledger.Movement{
+	_, err := s.ledger.Debit(ctx, tx, ledger.Movement{
 		AccountID: accountID, Amount: total, Kind: ledgertransaction.KindPURCHASE, SkipWallet: true,
-		Memo: ledger.Memo{Description: "Order payment", Reference: string(p.ID), At: now},
+		Memo: ledger.Memo{Description: "Order payment", Reference: string(ids.PaymentID), At: now},
 	})
 	if err != nil {
 		return nil, withField(unfield(err), "input", "paymentMethod")
 	}
+	p.Status = payment.StatusSUCCEEDED
 	if err := s.emitFinal(ctx, tx, p, now, PaymentEvent{Previous: payment.StatusPENDING}, false); err != nil {
 		return nil, err
 	}
@@ -328,7 +393,7 @@ func (s *Service) payNewFromCredit(ctx context.Context, tx *ent.Tx, accountID pu
 			return nil, err
 		}
 	}
-	return p, nil
+	return pc, nil
 }
 
 // createPayment creates the one PENDING payment of a new order and
@@ -359,13 +424,13 @@ func (s *Service) createPayment(ctx context.Context, tx *ent.Tx, id, accountID, 
 	return p, nil
 }
 
-// createResources creates, in quote order, one PENDING resource and one
+// planResources prepares, in quote order, one PENDING resource and one
 // order item (in itemStatus) per resource of the quote, after checking
 // that each resource's invoice will be rebuilt exactly from what its item
-// stores. It returns the rows it wrote and the provisioning request of
-// each resource, in that order.
-func (s *Service) createResources(ctx context.Context, tx *ent.Tx, accountID, orderID pulid.ID, po *pricedOrder,
-	itemStatus orderitem.Status, now time.Time) (*createdResources, error) {
+// stores, with the provisioning request of each resource. Nothing is
+// written before write.
+func (s *Service) planResources(tx *ent.Tx, accountID, orderID pulid.ID, po *pricedOrder,
+	itemStatus orderitem.Status, now time.Time) (*plannedResources, error) {
 	resources := make([]*ent.ResourceCreate, 0, len(po.quote.Resources))
 	items := make([]*ent.OrderItemCreate, 0, len(po.quote.Resources))
 	reqs := make([]provision.Request, 0, len(po.quote.Resources))
@@ -428,18 +493,51 @@ func (s *Service) createResources(ctx context.Context, tx *ent.Tx, accountID, or
 			})
 		}
 	}
-	rs, err := tx.Resource.CreateBulk(resources...).Save(ctx)
+	return &plannedResources{resources: resources, items: items, requests: reqs}, nil
+}
+
+// plannedResources are the resources and items of a new order, in quote
+// order, not written yet.
+type plannedResources struct {
+	resources []*ent.ResourceCreate
+	items     []*ent.OrderItemCreate
+	requests  []provision.Request
+}
+
+// activate makes every planned resource ACTIVE for [now, now + months ×
+// 30 days) with its provisioning result (all succeeded) and its item
+// SUCCEEDED: the rows as provisioned would leave them.
+func (pl *plannedResources) activate(results []ReportInput, now time.Time) {
+	for i, in := range results {
+		req, it := pl.requests[i], pl.items[i]
+		total, _ := it.Mutation().Total()
+		pl.resources[i].
+			SetState(resource.StateACTIVE).
+			SetPeriodStart(now).
+			SetPeriodEnd(now.Add(time.Duration(req.Months) * day30)).
+			SetPeriodMonths(req.Months).
+			SetPeriodPaid(total)
+		if in.ExternalRef != "" {
+			pl.resources[i].SetExternalRef(in.ExternalRef)
+		}
+		it.SetStatus(orderitem.StatusSUCCEEDED)
+	}
+}
+
+// write inserts the planned rows (two statements).
+func (pl *plannedResources) write(ctx context.Context, tx *ent.Tx) (*createdResources, error) {
+	rs, err := tx.Resource.CreateBulk(pl.resources...).Save(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("create resources: %w", err)
 	}
-	its, err := tx.OrderItem.CreateBulk(items...).Save(ctx)
+	its, err := tx.OrderItem.CreateBulk(pl.items...).Save(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("create order items: %w", err)
 	}
-	return &createdResources{resources: rs, items: its, requests: reqs}, nil
+	return &createdResources{resources: rs, items: its, requests: pl.requests}, nil
 }
 
-// createdResources is what createResources wrote, in quote order.
+// createdResources is what plannedResources.write wrote, in quote order.
 type createdResources struct {
 	resources []*ent.Resource
 	items     []*ent.OrderItem

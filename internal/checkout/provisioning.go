@@ -31,6 +31,9 @@ import (
 // day30 is one month of service.
 const day30 = 30 * 24 * time.Hour
 
+// provisionedReason is the reason of a resource's Activate transition.
+const provisionedReason = "provisioned"
+
 // ReportInput is a product service's provisioning result for a resource.
 type ReportInput struct {
 	ResourceID pulid.ID
@@ -137,18 +140,14 @@ func (s *Service) inline() bool {
 	return ok && p.Inline()
 }
 
-// provisionInline hands the resources of a new order, paid from credit in
-// tx, to a provisioner that answers at once (inline) and records each
-// result in tx as ReportProvisioning would in a transaction of its own:
-// the same rows, ledger entries and events in the same order, but one
-// commit per checkout, and nothing read back that tx wrote. o, p and made
-// are what tx wrote. The invoices come last (issueInvoices). It returns
-// the order and payment as they are at the end.
-func (s *Service) provisionInline(ctx context.Context, tx *ent.Tx, o *ent.Order, p *ent.Payment, made *createdResources, now time.Time) (*OrderResult, error) {
-	// Results are recorded as the process itself, like report's.
+// decideInline hands a new order's resources to a provisioner that
+// answers at once (inline), inside the transaction that pays for them, and
+// returns each result as ReportProvisioning would take it, in order.
+func (s *Service) decideInline(ctx context.Context, reqs []provision.Request) ([]ReportInput, error) {
+	// The simulator reports as the process itself (see report).
 	ctx = auth.SystemContext(ctx)
-	var invs []invoicing.PrepaidInput
-	for i, req := range made.requests {
+	results := make([]ReportInput, len(reqs))
+	for i, req := range reqs {
 		var got *provision.Result
 		err := s.prov.Provision(ctx, req, func(_ context.Context, r provision.Result) error {
 			got = &r
@@ -166,23 +165,109 @@ func (s *Service) provisionInline(ctx context.Context, tx *ent.Tx, o *ent.Order,
 		if err != nil {
 			return nil, fmt.Errorf("report provisioning of %s: %w", req.ResourceID, err)
 		}
-		it, r := made.items[i], made.resources[i]
-		if it.ResourceID != req.ResourceID || r.ID != req.ResourceID {
-			return nil, fmt.Errorf("provision %s: rows out of order", req.ResourceID)
+		results[i] = in
+	}
+	return results, nil
+}
+
+// allSucceeded reports whether every result is a success.
+func allSucceeded(results []ReportInput) bool {
+	for _, in := range results {
+		if !in.Succeeded {
+			return false
 		}
+	}
+	return true
+}
+
+// provisionedAtOnce appends, for a new order whose rows were written as
+// provisioned (see placeFromCredit), the events ReportProvisioning would
+// have appended for each resource in turn — the resource's Activate
+// transition (state.Event, as state.Machine writes it), then the payment's
+// provisioning result, final on the last resource — and issues the
+// invoices last. p, made and invs are what the transaction wrote.
+func (s *Service) provisionedAtOnce(ctx context.Context, tx *ent.Tx, p *ent.Payment, made *createdResources,
+	invs []invoicing.PrepaidInput, now time.Time) error {
+	ok := true
+	for i, r := range made.resources {
+		ev := state.Event{
+			ResourceID: r.ID, AccountID: r.AccountID, Transition: state.Activate.Name,
+			From: resource.StatePENDING, To: r.State, PeriodEnd: r.PeriodEnd, Reason: provisionedReason,
+		}
+		if err := s.outbox.Append(ctx, tx, state.TopicResource, r.AccountID, string(r.ID), ev, now); err != nil {
+			return fmt.Errorf("resource %s event: %w", r.ID, err)
+		}
+		last := i == len(made.resources)-1
+		if err := s.emitFinal(ctx, tx, p, now, PaymentEvent{ResourceID: r.ID, Provisioned: &ok}, last); err != nil {
+			return err
+		}
+	}
+	return s.issueInvoices(ctx, tx, invs)
+}
+
+// createInvoices returns the paid CREATE invoice of every resource of a
+// new order written as provisioned at now.
+func createInvoices(made *createdResources, now time.Time) ([]invoicing.PrepaidInput, error) {
+	invs := make([]invoicing.PrepaidInput, len(made.items))
+	for i, it := range made.items {
+		inv, err := createInvoice(it, made.resources[i], now)
+		if err != nil {
+			return nil, err
+		}
+		invs[i] = inv
+	}
+	return invs, nil
+}
+
+// createInvoice is the paid CREATE invoice of a resource provisioned at
+// start, rebuilt from what its order item stores by the same pricing as
+// its quote, with a new id.
+func createInvoice(it *ent.OrderItem, r *ent.Resource, start time.Time) (invoicing.PrepaidInput, error) {
+	rq, err := resourceQuote("", "", it.Components, it.PeriodMonths, it.Discount)
+	if err != nil {
+		return invoicing.PrepaidInput{}, err
+	}
+	if !rq.Payable.Equal(it.Total) {
+		return invoicing.PrepaidInput{}, fmt.Errorf("resource %s: invoice total %s differs from the %s paid", r.ID, rq.Payable, it.Total)
+	}
+	return invoicing.PrepaidInput{
+		ID: pulid.New("inv"), AccountID: r.AccountID, ResourceID: r.ID, ProductID: r.ProductID, OrderID: it.OrderID,
+		Action: invoice.ActionCREATE, Quote: rq, PeriodStart: start, PeriodEnd: start.Add(time.Duration(it.PeriodMonths) * day30),
+		IssuedAt: start,
+	}, nil
+}
+
+// provisionInline records the inline provisioning results of a new order
+// paid from credit in tx, one resource after the other, as
+// ReportProvisioning would in transactions of its own: the same rows,
+// ledger entries and events in the same order, without re-locking or
+// re-reading what tx wrote (o, p and made). The invoices come last
+// (issueInvoices). It returns the order and payment as they are at the
+// end.
+func (s *Service) provisionInline(ctx context.Context, tx *ent.Tx, o *ent.Order, p *ent.Payment, made *createdResources,
+	results []ReportInput, now time.Time) (*OrderResult, error) {
+	// Results are recorded as the process itself, like report's.
+	ctx = auth.SystemContext(ctx)
+	var invs []invoicing.PrepaidInput
+	for i, in := range results {
+		it, r := made.items[i], made.resources[i]
+		if it.ResourceID != in.ResourceID || r.ID != in.ResourceID {
+			return nil, fmt.Errorf("provision %s: rows out of order", in.ResourceID)
+		}
+		var err error
 		if in.Succeeded {
 			var inv invoicing.PrepaidInput
 			if p, inv, err = s.provisioned(ctx, tx, p, it, made.items, r, in, now); err != nil {
-				return nil, fmt.Errorf("report provisioning of %s: %w", req.ResourceID, err)
+				return nil, fmt.Errorf("report provisioning of %s: %w", in.ResourceID, err)
 			}
 			invs = append(invs, inv)
 			continue
 		}
 		if p, err = s.provisionFailed(ctx, tx, p, it, in.Reason, now); err != nil {
-			return nil, fmt.Errorf("report provisioning of %s: %w", req.ResourceID, err)
+			return nil, fmt.Errorf("report provisioning of %s: %w", in.ResourceID, err)
 		}
 		if _, err := s.finishOrderWith(ctx, tx, it.OrderID, made.items, now); err != nil {
-			return nil, fmt.Errorf("report provisioning of %s: %w", req.ResourceID, err)
+			return nil, fmt.Errorf("report provisioning of %s: %w", in.ResourceID, err)
 		}
 	}
 	if err := s.issueInvoices(ctx, tx, invs); err != nil {
@@ -390,17 +475,13 @@ func (s *Service) provisioned(ctx context.Context, tx *ent.Tx, p *ent.Payment, i
 				u.SetExternalRef(in.ExternalRef)
 			}
 		},
-		Reason: "provisioned",
+		Reason: provisionedReason,
 	})
 	if err != nil {
 		return nil, inv, fmt.Errorf("activate resource %s: %w", it.ResourceID, err)
 	}
-	rq, err := resourceQuote("", "", it.Components, it.PeriodMonths, it.Discount)
-	if err != nil {
+	if inv, err = createInvoice(it, r, start); err != nil {
 		return nil, inv, err
-	}
-	if !rq.Payable.Equal(it.Total) {
-		return nil, inv, fmt.Errorf("resource %s: invoice total %s differs from the %s paid", r.ID, rq.Payable, it.Total)
 	}
 	// p was read under its lock in this transaction (or written by it) and
 	// has not changed since: it is the payment as it is now.
@@ -408,8 +489,7 @@ func (s *Service) provisioned(ctx context.Context, tx *ent.Tx, p *ent.Payment, i
 	if err := s.emitFinal(ctx, tx, p, now, PaymentEvent{ResourceID: r.ID, Provisioned: &ok}, isFinalWith(p, items)); err != nil {
 		return nil, inv, err
 	}
-	invID := pulid.New("inv")
-	ids := append(append([]string(nil), p.InvoiceIds...), string(invID))
+	ids := append(append([]string(nil), p.InvoiceIds...), string(inv.ID))
 	if err := tx.Payment.Update().Where(payment.ID(p.ID)).SetInvoiceIds(ids).SetUpdatedAt(now).Exec(ctx); err != nil {
 		return nil, inv, fmt.Errorf("record invoice of payment %s: %w", p.ID, err)
 	}
@@ -418,10 +498,7 @@ func (s *Service) provisioned(ctx context.Context, tx *ent.Tx, p *ent.Payment, i
 	if _, err := s.finishOrderWith(ctx, tx, it.OrderID, items, now); err != nil {
 		return nil, inv, err
 	}
-	return &cur, invoicing.PrepaidInput{
-		ID: invID, AccountID: r.AccountID, ResourceID: r.ID, ProductID: r.ProductID, OrderID: it.OrderID,
-		Action: invoice.ActionCREATE, Quote: rq, PeriodStart: start, PeriodEnd: end, IssuedAt: now,
-	}, nil
+	return &cur, inv, nil
 }
 
 // issueInvoices writes the transaction's deferred events, then the paid
