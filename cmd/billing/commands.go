@@ -109,6 +109,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		Logger: e.logger, PublicURL: public, Dev: e.cfg.Embedded(), PaymentExpiry: e.cfg.PaymentExpiry,
 		Sandbox: e.cfg.Sandbox, Provisioner: e.cfg.Provisioner, ProvisionDelay: e.cfg.ProvisionDelay,
 		ProvisionFailurePercent: e.cfg.ProvisionFailurePercent, Scheduler: e.cfg.Scheduler,
+		InvoiceDueDays: e.cfg.InvoiceDueDays, OverdueDays: e.cfg.OverdueDays,
 		VNPay: vnpay.Config{
 			TmnCode: e.cfg.VNPayTmnCode, HashSecret: e.cfg.VNPayHashSecret, PayURL: e.cfg.VNPayPayURL,
 			APIURL: e.cfg.VNPayAPIURL, Location: e.cfg.Location,
@@ -266,7 +267,7 @@ func jobsCmd(ctx context.Context, args []string, getenv func(string) string, std
 	a, err := app.New(ctx, app.Options{
 		DB: db, DatabaseURL: e.cfg.DatabaseURL, Secret: e.secret, Clock: clock, Location: e.cfg.Location,
 		Logger: e.logger, PublicURL: e.cfg.PublicURL, PaymentExpiry: e.cfg.PaymentExpiry, Sandbox: e.cfg.Sandbox,
-		Provisioner: "external",
+		Provisioner: "external", InvoiceDueDays: e.cfg.InvoiceDueDays, OverdueDays: e.cfg.OverdueDays,
 		VNPay: vnpay.Config{
 			TmnCode: e.cfg.VNPayTmnCode, HashSecret: e.cfg.VNPayHashSecret, PayURL: e.cfg.VNPayPayURL,
 			APIURL: e.cfg.VNPayAPIURL, Location: e.cfg.Location,

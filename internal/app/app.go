@@ -175,20 +175,20 @@ func New(ctx context.Context, o Options) (*App, error) {
 		prov = a.Simulator
 	}
 	invoices := invoicing.New(o.DB, o.Clock, o.Location)
+	// Postpaid before the checkout, which settles invoice payments with it.
+	a.Postpaid = postpaid.New(postpaid.Config{
+		DB: o.DB, Ledger: a.Ledger, Notify: a.Notify, Invoices: invoices, Outbox: a.Bus.Outbox, Clock: o.Clock,
+		DueDays: o.InvoiceDueDays, OverdueDays: o.OverdueDays, Logger: o.Logger,
+	})
 	a.Checkout = checkout.New(checkout.Config{
 		DB: o.DB, Ledger: a.Ledger, Outbox: a.Bus.Outbox, Coupons: a.Coupons, Gateway: a.Gateway,
-		Provisioner: prov, Invoices: invoices, Clock: o.Clock,
+		Provisioner: prov, Invoices: invoices, Clock: o.Clock, Postpaid: a.Postpaid,
 		Location: o.Location, PaymentExpiry: o.PaymentExpiry, PublicURL: public, Logger: o.Logger,
 	})
 
 	a.Lifecycle = lifecycle.New(lifecycle.Config{
 		DB: o.DB, Checkout: a.Checkout, Ledger: a.Ledger, Outbox: a.Bus.Outbox, Clock: o.Clock, Logger: o.Logger,
 		Notify: a.Notify, Location: o.Location,
-	})
-
-	a.Postpaid = postpaid.New(postpaid.Config{
-		DB: o.DB, Ledger: a.Ledger, Notify: a.Notify, Invoices: invoices, Outbox: a.Bus.Outbox, Clock: o.Clock,
-		DueDays: o.InvoiceDueDays, OverdueDays: o.OverdueDays, Logger: o.Logger,
 	})
 
 	resolver := &graph.Resolver{
@@ -256,6 +256,12 @@ func (a *App) Close(ctx context.Context) error {
 // period end and step), so running one twice, by hand or on two
 // instances, changes nothing the second time. auto-renew runs before
 // reminders so that a resource renewed at 08:00 gets no reminder at 08:05.
+//
+// The postpaid jobs are idempotent too: month-end issues each resource's
+// invoice for a month once (unique per resource and period), auto-pay
+// finds paid invoices or spent credit the second time, and a suspension
+// happens once per resource. suspend-overdue runs after auto-pay, so that
+// credit on hand pays an invoice before it can suspend anything.
 func (a *App) Jobs() []jobs.Job {
 	at := func(run func(context.Context, time.Time) (int, error)) func(context.Context) (int, error) {
 		return func(ctx context.Context) (int, error) { return run(ctx, a.clock.Now()) }
@@ -279,6 +285,21 @@ func (a *App) Jobs() []jobs.Job {
 			Description: "delete for good the resources whose trash window is over and notify"},
 		{Name: "deliver-emails", Every: time.Minute, Run: a.Notify.DeliverEmails,
 			Description: "e-mail new notices once each (logged when no SMTP server is configured)"},
+		{Name: "month-end-invoices", Cron: "0 0 1 * *", Description: "issue the postpaid MONTHLY invoices of the month just closed (UNPAID, due after BILLING_INVOICE_DUE_DAYS)",
+			Run: at(func(ctx context.Context, now time.Time) (int, error) {
+				res, err := a.Postpaid.RunMonthEnd(ctx, now)
+				return res.Invoices, err
+			})},
+		{Name: "auto-pay-invoices", Cron: "0 1 * * *", Description: "pay open postpaid invoices from available credit, oldest first, then smallest",
+			Run: at(func(ctx context.Context, now time.Time) (int, error) {
+				res, err := a.Postpaid.AutoPay(ctx, now)
+				return res.Invoices, err
+			})},
+		{Name: "suspend-overdue", Cron: "30 1 * * *", Description: "suspend the postpaid resources of accounts with invoices unpaid BILLING_OVERDUE_DAYS past due",
+			Run: at(func(ctx context.Context, now time.Time) (int, error) {
+				res, err := a.Postpaid.SuspendOverdue(ctx, now)
+				return res.Resources, err
+			})},
 		{Name: "prune-outbox", Every: time.Hour, Description: "delete live-event rows older than 7 days",
 			Run: func(ctx context.Context) (int, error) { return a.Bus.Prune(ctx, a.clock.Now().Add(-7*24*time.Hour)) }},
 	}

@@ -30,6 +30,13 @@ const (
 	DefaultPaymentExpiry = 15 * time.Minute
 	DefaultVNPayPayURL   = "https://sandbox.vnpayment.vn/paymentv2/vpcpay.html"
 	DefaultVNPayAPIURL   = "https://sandbox.vnpayment.vn/merchant_webapi/api/transaction"
+	// DefaultInvoiceDueDays is how long after issue a MONTHLY invoice is due.
+	DefaultInvoiceDueDays = 15
+	// DefaultOverdueDays is how long past its due date an unpaid invoice
+	// may stay before the account's postpaid resources are suspended.
+	DefaultOverdueDays = 15
+	// MaxBillingDays bounds the due and overdue periods.
+	MaxBillingDays = 365
 )
 
 // sqliteFileName is the database file of the embedded mode inside the data directory.
@@ -73,6 +80,12 @@ type Config struct {
 	ProvisionFailurePercent int
 	// SMTP server for e-mail notices; empty Addr logs e-mails instead.
 	SMTPAddr, SMTPUsername, SMTPPassword, SMTPFrom string
+	// InvoiceDueDays: a postpaid MONTHLY invoice is due this many days
+	// after it is issued (1–MaxBillingDays; 0 in a hand-built Config: the default).
+	InvoiceDueDays int
+	// OverdueDays: this many days past its due date an unpaid invoice
+	// suspends the account's postpaid resources (1–MaxBillingDays; 0: the default).
+	OverdueDays int
 }
 
 // setting describes one configuration value: its names, default and meaning.
@@ -235,10 +248,40 @@ var settings = []setting{
 		apply:   func(c *Config, v string) error { c.SMTPFrom = v; return nil },
 	},
 	{
+		flag: "invoice-due-days", env: "BILLING_INVOICE_DUE_DAYS", flagDef: strconv.Itoa(DefaultInvoiceDueDays),
+		usageDef: "`" + strconv.Itoa(DefaultInvoiceDueDays) + "`",
+		meaning:  "Days after issue that a postpaid monthly invoice is due (1–365).",
+		apply: func(c *Config, v string) error {
+			n, err := days(v)
+			c.InvoiceDueDays = n
+			return err
+		},
+	},
+	{
+		flag: "overdue-days", env: "BILLING_OVERDUE_DAYS", flagDef: strconv.Itoa(DefaultOverdueDays),
+		usageDef: "`" + strconv.Itoa(DefaultOverdueDays) + "`",
+		meaning: "Days past the due date after which an unpaid invoice suspends the account's postpaid resources " +
+			"(1–365); paying the overdue invoices lifts the suspension.",
+		apply: func(c *Config, v string) error {
+			n, err := days(v)
+			c.OverdueDays = n
+			return err
+		},
+	},
+	{
 		flag: "public-url", env: "BILLING_PUBLIC_URL", usageDef: "`http://<addr>` (`localhost` for a wildcard host)",
 		meaning: "Externally reachable base URL, used in payment return and callback links.",
 		apply:   func(c *Config, v string) error { c.PublicURL = v; return nil },
 	},
+}
+
+// days parses a number of days from 1 to MaxBillingDays.
+func days(v string) (int, error) {
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > MaxBillingDays {
+		return 0, fmt.Errorf("invalid number of days %q (1–%d)", v, MaxBillingDays)
+	}
+	return n, nil
 }
 
 // boolErr turns a strconv.ParseBool failure into a message that names the value.
@@ -283,6 +326,8 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, 
 		Provisioner:    "simulator",
 		ProvisionDelay: 2 * time.Second,
 		SMTPFrom:       "billing@localhost",
+		InvoiceDueDays: DefaultInvoiceDueDays,
+		OverdueDays:    DefaultOverdueDays,
 	}
 	var (
 		errs         []error
@@ -417,6 +462,12 @@ func (c Config) problems() []error {
 	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		add("BILLING_PUBLIC_URL: %q is not an absolute http or https URL", redactURL(c.PublicURL))
 	}
+	if c.InvoiceDueDays < 0 || c.InvoiceDueDays > MaxBillingDays {
+		add("BILLING_INVOICE_DUE_DAYS: %d is not from 1 to %d", c.InvoiceDueDays, MaxBillingDays)
+	}
+	if c.OverdueDays < 0 || c.OverdueDays > MaxBillingDays {
+		add("BILLING_OVERDUE_DAYS: %d is not from 1 to %d", c.OverdueDays, MaxBillingDays)
+	}
 	if c.JWTSecret != "" && len(c.JWTSecret) < MinJWTSecretLen {
 		add("BILLING_JWT_SECRET: %d bytes, need at least %d", len(c.JWTSecret), MinJWTSecretLen)
 	}
@@ -517,6 +568,8 @@ func (c Config) Redacted() map[string]string {
 		"provisioner":       c.Provisioner,
 		"smtp-addr":         c.SMTPAddr,
 		"smtp-password":     map[bool]string{true: "[redacted]", false: ""}[c.SMTPPassword != ""],
+		"invoice-due-days":  strconv.Itoa(c.InvoiceDueDays),
+		"overdue-days":      strconv.Itoa(c.OverdueDays),
 	}
 	if c.Embedded() {
 		m["sqlite-path"] = c.SQLitePath()

@@ -60,6 +60,8 @@ func TestLoadDefaults(t *testing.T) {
 		Provisioner:    "simulator",
 		ProvisionDelay: 2 * time.Second,
 		SMTPFrom:       "billing@localhost",
+		InvoiceDueDays: 15,
+		OverdueDays:    15,
 	}, c)
 	require.True(t, c.Embedded())
 	require.Equal(t, "data/billing.db", c.SQLitePath())
@@ -114,6 +116,14 @@ func TestLoadPrecedence(t *testing.T) {
 			check: func(t *testing.T, c Config) { require.False(t, c.Sandbox) }},
 		{name: "sandbox flag beats env", args: []string{"-sandbox=true"}, env: map[string]string{"BILLING_SANDBOX": "false"},
 			check: func(t *testing.T, c Config) { require.True(t, c.Sandbox) }},
+		{name: "invoice due days env", env: map[string]string{"BILLING_INVOICE_DUE_DAYS": "30"},
+			check: func(t *testing.T, c Config) { require.Equal(t, 30, c.InvoiceDueDays) }},
+		{name: "invoice due days flag beats env", args: []string{"-invoice-due-days", "7"}, env: map[string]string{"BILLING_INVOICE_DUE_DAYS": "30"},
+			check: func(t *testing.T, c Config) { require.Equal(t, 7, c.InvoiceDueDays) }},
+		{name: "overdue days env", env: map[string]string{"BILLING_OVERDUE_DAYS": "1"},
+			check: func(t *testing.T, c Config) { require.Equal(t, 1, c.OverdueDays) }},
+		{name: "overdue days flag beats env", args: []string{"-overdue-days=365"}, env: map[string]string{"BILLING_OVERDUE_DAYS": "1"},
+			check: func(t *testing.T, c Config) { require.Equal(t, 365, c.OverdueDays) }},
 		{name: "payment expiry env", env: map[string]string{"BILLING_PAYMENT_EXPIRY": "1h"},
 			check: func(t *testing.T, c Config) { require.Equal(t, time.Hour, c.PaymentExpiry) }},
 		{name: "payment expiry flag beats env", args: []string{"-payment-expiry", "30m"}, env: map[string]string{"BILLING_PAYMENT_EXPIRY": "1h"},
@@ -216,6 +226,12 @@ func TestLoadErrors(t *testing.T) {
 			wantErr: `load config: BILLING_DATABASE_URL: host "db.example.com" is not loopback, so sslmode must be explicit (add ?sslmode=verify-full, require, or disable if the network is trusted)`},
 		{name: "unknown sslmode", env: map[string]string{"BILLING_DATABASE_URL": "postgresql://b:" + password + "@db.example.com/billing?sslmode=on", "BILLING_JWT_SECRET": testSecret},
 			wantErr: `load config: BILLING_DATABASE_URL: sslmode "on" is not one of disable, allow, prefer, require, verify-ca, verify-full`},
+		{name: "invoice due days zero", env: map[string]string{"BILLING_INVOICE_DUE_DAYS": "0"},
+			wantErr: `load config: BILLING_INVOICE_DUE_DAYS: invalid number of days "0" (1–365)`},
+		{name: "overdue days not a number", args: []string{"-overdue-days", "2w"},
+			wantErr: `load config: -overdue-days: invalid number of days "2w" (1–365)`},
+		{name: "overdue days too many", env: map[string]string{"BILLING_OVERDUE_DAYS": "366"},
+			wantErr: `load config: BILLING_OVERDUE_DAYS: invalid number of days "366" (1–365)`},
 		{name: "help", args: []string{"-help"}, wantErr: "load config: parse flags: flag: help requested"},
 		{name: "unknown flag", args: []string{"-port", "80"}, wantErr: "load config: parse flags: flag provided but not defined: -port"},
 	}
@@ -295,8 +311,10 @@ func TestValidate(t *testing.T) {
 	broken.Timezone = "Nowhere/Land"
 	broken.DataDir = ""
 	broken.DatabaseURL = "postgres://u:topsecret@db.example.com/billing"
+	broken.OverdueDays = -1
 	require.EqualError(t, broken.Validate(), "validate config: BILLING_DATA_DIR: must not be empty\n"+
 		`BILLING_TIMEZONE: unknown time zone "Nowhere/Land"`+"\n"+
+		"BILLING_OVERDUE_DAYS: -1 is not from 1 to 365\n"+
 		"BILLING_JWT_SECRET: required with BILLING_DATABASE_URL, at least 32 bytes, the same on every instance\n"+
 		`BILLING_DATABASE_URL: host "db.example.com" is not loopback, so sslmode must be explicit (add ?sslmode=verify-full, require, or disable if the network is trusted)`)
 }
@@ -315,6 +333,8 @@ func TestRedacted(t *testing.T) {
 		"data-dir":          "./data",
 		"database-url":      "postgres://billing:xxxxx@db.example.com:5432/billing?sslmode=require",
 		"jwt-secret":        "[redacted]",
+		"invoice-due-days":  "15",
+		"overdue-days":      "15",
 		"timezone":          "Asia/Ho_Chi_Minh",
 		"scheduler":         "true",
 		"log-level":         "info",
@@ -353,7 +373,7 @@ func TestUsage(t *testing.T) {
 	lines := strings.Split(strings.TrimSuffix(u, "\n"), "\n")
 	require.Equal(t, "| Variable | Flag | Default | Meaning |", lines[0])
 	require.Equal(t, "| --- | --- | --- | --- |", lines[1])
-	require.Len(t, lines, 2+22)
+	require.Len(t, lines, 2+24)
 	require.Equal(t, "| `BILLING_ADDR` | `-addr` | `127.0.0.1:8080` | Address (host:port) the HTTP server listens on. |", lines[2])
 	require.Equal(t, "| `BILLING_PAYMENT_EXPIRY` | `-payment-expiry` | `15m` | How long a pending payment stays open before it expires (Go duration, e.g. `15m`, `1h`). |", lines[11])
 
@@ -369,7 +389,7 @@ func TestUsage(t *testing.T) {
 		require.Contains(t, lines, findRow(lines, "| `"+env+"` | `-"+f.Name+"` |"))
 		require.Contains(t, f.Usage, "(env "+env+")")
 	})
-	require.Equal(t, 22, n)
+	require.Equal(t, 24, n)
 }
 
 // findRow returns the line that starts with prefix, or "" when none does.
