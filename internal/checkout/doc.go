@@ -149,6 +149,26 @@
 // package's documentation; every resource state change, here too
 // (provisioning, failures), goes through state.Machine.
 //
+// # Invoice payments
+//
+// PayInvoices (invoicepay.go) pays open postpaid invoices of the caller's
+// account in full through the same payments: purpose INVOICE, invoice_ids
+// in the order they are paid (oldest issue date, then smallest), amount =
+// their outstanding total read with the account and invoices locked.
+// GATEWAY, TOP_UP_AND_PAY (hold, rest through the gateway; or debited at
+// once, INVOICE_PAYMENT, when credit covers it) and LINKED_ACCOUNT work as
+// for orders — attempts, callbacks, expiry, reconciliation, events;
+// CREDIT is handed to postpaid.PayInvoices. The invoices change only when
+// the money is in: settlePaidAs calls postpaid.SettleInvoicePayment
+// (account → invoices → resources suspended for non-payment), then
+// captures the hold. A failed, canceled or expired one releases the hold
+// and leaves the invoices as they were. Two open payments may name the
+// same invoice (a customer retrying after leaving the gateway page): what
+// the second brings that no invoice needs any more goes to credit
+// (SettleInvoicePayment), never lost. PlaceOrder refuses postpaid
+// accounts (fault.InvalidState on input.items): their new resources are
+// postpaid; their existing prepaid ones still renew through the checkout.
+//
 // # Lock order
 //
 // Every transaction that changes a checkout after it was placed first
