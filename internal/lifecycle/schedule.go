@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"billing/ent"
@@ -12,6 +15,7 @@ import (
 	"billing/ent/resource"
 	"billing/internal/auth"
 	"billing/internal/fault"
+	"billing/internal/lifecycle/internal/bulk"
 	"billing/internal/notify"
 	"billing/internal/pulid"
 	"billing/internal/store"
@@ -134,7 +138,9 @@ type attempt struct {
 // current period end has no LifecycleStep yet. Per account, they are
 // renewed one by one with AutoRenew, earliest end first (then by id);
 // once credit runs short the account's later ones fail too, so a later
-// resource never takes the credit an earlier one needed.
+// resource never takes the credit an earlier one needed. Accounts are
+// independent: on PostgreSQL autoRenewWorkers of them are attempted at a
+// time.
 //
 // Each outcome is recorded once per (resource, period end, attempt) —
 // LifecycleStep AttemptStep(k), outcome RENEWED or FAILED <code> — with
@@ -183,24 +189,54 @@ func (s *Service) RunAutoRenewAttempts(ctx context.Context, now time.Time) (int,
 		return 0, err
 	}
 
-	var (
-		made int
-		errs []error
-	)
+	var groups [][]attempt // one per account
 	for i := 0; i < len(due); {
 		j := i
 		for j < len(due) && due[j].r.AccountID == due[i].r.AccountID {
 			j++
 		}
-		n, err := s.attemptAccount(ctx, due[i:j], now)
-		made += n
-		if err != nil {
-			errs = append(errs, err)
-		}
+		groups = append(groups, due[i:j])
 		i = j
 	}
-	return made, errors.Join(errs...)
+	workers := 1
+	if s.db.IsPostgres() {
+		workers = autoRenewWorkers
+	}
+	made := make([]int, len(groups))
+	errs := make([]error, len(groups))
+	var (
+		next atomic.Int64
+		wg   sync.WaitGroup
+	)
+	for range min(workers, len(groups)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(groups) {
+					return
+				}
+				made[i], errs[i] = s.attemptAccount(ctx, groups[i], now)
+			}
+		}()
+	}
+	wg.Wait()
+	total := 0
+	for _, n := range made {
+		total += n
+	}
+	return total, errors.Join(errs...)
 }
+
+// autoRenewWorkers is how many accounts' attempts run at once on
+// PostgreSQL. Each renewal is a transaction of its own that mostly waits
+// for round trips and its commit's WAL flush, so a few accounts at a time
+// overlap those waits (and share flushes); an account's own attempts stay
+// one by one, earliest end first. Few, so that checkouts running
+// meanwhile keep most of the database. SQLite has one writer: one at a
+// time.
+const autoRenewWorkers = 2
 
 // notMade drops the attempts whose step is recorded already.
 func (s *Service) notMade(ctx context.Context, due []attempt) ([]attempt, error) {
@@ -286,33 +322,47 @@ type outcome struct {
 
 // recordAttempts records an account's attempt outcomes and tells the
 // customer, in one transaction (one commit per account, not per
-// attempt). Steps are inserted with ON CONFLICT DO NOTHING: if a
-// concurrent run recorded one first, its notice is still keyed once.
+// attempt): the steps with multi-row INSERTs … ON CONFLICT DO NOTHING,
+// the notices with bulk.Notify (ON CONFLICT (dedupe_key) DO NOTHING). If
+// a concurrent run recorded a step first, its notice is still keyed once.
 func (s *Service) recordAttempts(ctx context.Context, outcomes []outcome, now time.Time) error {
 	if len(outcomes) == 0 {
 		return nil
 	}
 	err := store.WithTx(ctx, s.db.Client, func(tx *ent.Tx) error {
-		for _, o := range outcomes {
-			_, err := tx.ExecContext(ctx,
-				`INSERT INTO lifecycle_steps (id, resource_id, period_end, step, outcome, created_at)
-				 VALUES ($1, $2, $3, $4, $5, $6)
-				 ON CONFLICT (resource_id, period_end, step) DO NOTHING`,
-				string(pulid.New("lcs")), string(o.a.r.ID), norm(*o.a.r.PeriodEnd), AttemptStep(o.a.k), o.outcome, now)
-			if err != nil {
-				return fmt.Errorf("record attempt on %s: %w", o.a.r.ID, err)
+		for part := range slices.Chunk(outcomes, recordChunk) {
+			var q strings.Builder
+			q.WriteString(`INSERT INTO lifecycle_steps (id, resource_id, period_end, step, outcome, created_at) VALUES `)
+			args := make([]any, 0, 6*len(part))
+			for i, o := range part {
+				if i > 0 {
+					q.WriteString(", ")
+				}
+				fmt.Fprintf(&q, "($%d, $%d, $%d, $%d, $%d, $%d)", 6*i+1, 6*i+2, 6*i+3, 6*i+4, 6*i+5, 6*i+6)
+				args = append(args, string(pulid.New("lcs")), string(o.a.r.ID), norm(*o.a.r.PeriodEnd),
+					AttemptStep(o.a.k), o.outcome, now)
 			}
-			if s.notify == nil {
-				continue
-			}
-			if _, err := s.notify.Notify(ctx, tx, o.notice); err != nil {
-				return err
+			q.WriteString(` ON CONFLICT (resource_id, period_end, step) DO NOTHING`)
+			if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
+				return fmt.Errorf("record attempts on %s…: %w", part[0].a.r.ID, err)
 			}
 		}
-		return nil
+		if s.notify == nil {
+			return nil
+		}
+		notices := make([]notify.Notice, len(outcomes))
+		for i, o := range outcomes {
+			notices[i] = o.notice
+		}
+		_, err := bulk.Notify(ctx, tx, s.outbox, s.db.IsPostgres(), notices)
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("auto-renew: record %d attempts: %w", len(outcomes), err)
 	}
 	return nil
 }
+
+// recordChunk bounds the steps of one INSERT: 6 parameters × 500 rows
+// stays far below the bind-parameter limits of both engines.
+const recordChunk = 500
