@@ -6,6 +6,7 @@ import (
 	"billing/ent"
 	"billing/ent/payment"
 	"billing/graph/model"
+	"billing/internal/checkout"
 	"billing/internal/fault"
 	"billing/internal/postpaid"
 )
@@ -57,6 +58,18 @@ func (r *mutationResolver) payInvoicesFromCredit(ctx context.Context, input mode
 		invs = []*ent.Invoice{}
 	}
 	return &model.PayInvoicesPayload{Payment: res.Payment, Invoices: invs, Replayed: res.Replayed, UserErrors: []*model.UserError{}}, nil
+}
+
+// invoicePaymentPayload maps an invoice payment through the checkout.
+func invoicePaymentPayload(res *checkout.InvoicePaymentResult) *model.PayInvoicesPayload {
+	p := &model.PayInvoicesPayload{Payment: res.Payment, Invoices: res.Invoices, Replayed: res.Replayed, UserErrors: []*model.UserError{}}
+	if p.Invoices == nil {
+		p.Invoices = []*ent.Invoice{}
+	}
+	if res.RedirectURL != "" {
+		p.RedirectURL = &res.RedirectURL
+	}
+	return p
 }
 
 // errAmountCreditOnly refuses a partial amount on a gateway method: the

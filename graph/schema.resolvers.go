@@ -390,7 +390,15 @@ func (r *mutationResolver) PayInvoices(ctx context.Context, input model.PayInvoi
 	if input.Amount != nil {
 		return payInvoicesFailed(errAmountCreditOnly)
 	}
-	return payInvoicesFailed(fault.New(fault.Invalid, "paying invoices through the gateway is not available yet: pay from credit", "input", "paymentMethod"))
+	res, err := r.Checkout.PayInvoices(ctx, checkout.InvoicePaymentInput{
+		AccountID: deref(input.AccountID), InvoiceIDs: input.InvoiceIds, Method: input.PaymentMethod,
+		IdempotencyKey: input.IdempotencyKey, ReturnURL: deref(input.ReturnURL), LinkedAccountID: deref(input.LinkedAccountID),
+		IPAddr: requestid.ClientIP(ctx),
+	})
+	if err != nil {
+		return payInvoicesFailed(err)
+	}
+	return invoicePaymentPayload(res), nil
 }
 
 // Resource is the resolver for the resource field.

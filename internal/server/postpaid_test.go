@@ -15,6 +15,7 @@ import (
 	"billing/internal/app"
 	"billing/internal/auth"
 	"billing/internal/catalog"
+	"billing/internal/gateway/sandbox"
 	"billing/internal/server"
 	"billing/internal/testdb"
 )
@@ -686,9 +687,129 @@ func TestPostpaidRefusals(t *testing.T) {
 	b.gql(t, b.admin, `query($id: ID!) { node(id: $id) { ... on Account { debt { committed } } } }`, map[string]any{"id": accA}).mustData(t, &adm)
 	require.Equal(t, "336600", adm.Node.Debt.Committed)
 
-	// Partial amounts are for credit; gateway payments need the checkout.
+	// Malformed ids and ids of other types are not invoices.
+	for _, bad := range []string{"garbage", id, "inv_01JUNKJUNKJUNKJUNKJUNKJUNK"} {
+		_, r := b.ppInvoiceOf(t, b.custA, bad)
+		require.Equal(t, []string{"NOT_FOUND"}, r.codes(), bad)
+	}
+
+	// Partial amounts are for credit only.
 	pay, _ := b.ppPay(t, b.custA, map[string]any{"idempotencyKey": "g-1", "invoiceIds": []string{"inv_01JUNKJUNKJUNKJUNKJUNKJUNK"}, "paymentMethod": "GATEWAY", "amount": "1"})
 	require.Equal(t, []userError{{Code: "INVALID_INPUT", Field: []string{"input", "amount"}, Message: "a partial amount can only be paid from credit"}}, pay.UserErrors)
 	require.NotNil(t, pay.Invoices)
 	require.Empty(t, pay.Invoices)
+}
+
+// TestPostpaidInvoiceGateway pays a MONTHLY invoice through the sandbox
+// gateway: the payment waits for the customer (redirect), the invoice
+// changes only when the gateway confirms, and TOP_UP_AND_PAY holds the
+// credit first.
+func TestPostpaidInvoiceGateway(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		method, credit, gatewayAmount, wire string
+	}{
+		// mon-1 (monitor-basic, 5 hosts) ran Oct 10 10:00 → Nov 1 00:00 local: 79,139 + VAT 7,914 = 87,053.
+		{"GATEWAY", "0", "87053", "8705300"},
+		{"TOP_UP_AND_PAY", "50000", "37053", "3705300"},
+	} {
+		t.Run(c.method, func(t *testing.T) {
+			t.Parallel()
+			b, clock := setupPostpaid(t)
+			r := b.gql(t, b.admin, ppConvertMutation, map[string]any{"in": map[string]any{
+				"accountId": string(b.accA.ID), "type": "POSTPAID", "reason": "contract", "creditLimit": "500000"}})
+			require.Empty(t, r.Errors)
+			mon, _ := b.ppMutate(t, b.custA, "createPostpaidResource", map[string]any{"idempotencyKey": "mon-1", "plan": "monitor-basic", "name": "mon-1"})
+			require.Empty(t, mon.UserErrors)
+			clock.Advance(ppAt("2026-10-31T17:00:00Z").Sub(clock.Now()))
+			_, err := b.app.Postpaid.RunMonthEnd(context.Background(), clock.Now())
+			require.NoError(t, err)
+			var list struct {
+				Invoices struct {
+					Edges []struct{ Node struct{ ID, Total string } }
+				}
+			}
+			b.gql(t, b.custA, `{ invoices(where: {action: MONTHLY}) { edges { node { id total } } } }`, nil).mustData(t, &list)
+			require.Len(t, list.Invoices.Edges, 1)
+			inv := list.Invoices.Edges[0].Node
+			require.Equal(t, "87053", inv.Total)
+			if c.credit != "0" {
+				b.fund(t, b.accA.ID, c.credit)
+			}
+
+			in := map[string]any{"idempotencyKey": "gw-1", "invoiceIds": []string{inv.ID}, "paymentMethod": c.method,
+				"returnUrl": "https://app.example/invoices/done"}
+			pay, r := b.ppPay(t, b.custA, in)
+			require.Empty(t, r.Errors)
+			require.Empty(t, pay.UserErrors)
+			require.Equal(t, "REQUIRES_ACTION", pay.Payment.Status)
+			require.Equal(t, "INVOICE", pay.Payment.Purpose)
+			require.Equal(t, []string{"87053", c.credit, c.gatewayAmount}, []string{pay.Payment.Amount, pay.Payment.CreditAmount, pay.Payment.GatewayAmount})
+			require.Equal(t, []ppInvoiceState{{ID: inv.ID, Status: "UNPAID", Total: "87053", AmountPaid: "0", Outstanding: "87053"}},
+				[]ppInvoiceState{{ID: pay.Invoices[0].ID, Status: pay.Invoices[0].Status, Total: pay.Invoices[0].Total,
+					AmountPaid: pay.Invoices[0].AmountPaid, Outstanding: pay.Invoices[0].Outstanding}})
+			q := b.redirectQuery(t, pay.RedirectURL, "paymentv2/vpcpay.html")
+			require.Equal(t, c.wire, q.Get("vnp_Amount"))
+			require.Equal(t, "https://app.example/invoices/done", q.Get("vnp_ReturnUrl"))
+			// A replay returns the same payment and redirect.
+			again, _ := b.ppPay(t, b.custA, in)
+			require.True(t, again.Replayed)
+			require.Equal(t, pay.Payment.ID, again.Payment.ID)
+			require.Equal(t, *pay.RedirectURL, *again.RedirectURL)
+			if c.credit != "0" {
+				require.Equal(t, walletView{Balance: c.credit, Held: c.credit, Available: "0"}, b.wallet(t, b.custA))
+			}
+
+			// The customer watches the payment live, opens the gateway page
+			// and approves.
+			ws := b.dialWS(t, b.custA)
+			ws.subscribe("1", paymentSub, map[string]any{"id": pay.Payment.ID})
+			first := nextPayment(t, ws, "1", pay.Payment.ID)
+			require.Equal(t, "REQUIRES_ACTION", first.Status)
+			require.Equal(t, *pay.RedirectURL, str(first.RedirectURL))
+			openPage(t, *pay.RedirectURL)
+			require.NoError(t, b.app.Sandbox.Approve(q.Get("vnp_TxnRef")))
+			last := nextAfterRedirect(t, ws, "1", pay.Payment.ID)
+			require.Equal(t, paymentStep{Status: "SUCCEEDED", Final: true}, last)
+			requireComplete(t, ws, "1")
+			got, _ := b.ppInvoiceOf(t, b.custA, inv.ID)
+			require.Equal(t, "PAID", got.Status)
+			require.Equal(t, "87053", got.AmountPaid)
+			require.Equal(t, "0", got.Outstanding)
+			require.Equal(t, walletView{Balance: "0", Held: "0", Available: "0"}, b.wallet(t, b.custA))
+			require.Equal(t, "0", b.ppDebt(t, b.custA).Unpaid)
+		})
+	}
+	t.Run("LINKED_ACCOUNT", func(t *testing.T) {
+		t.Parallel()
+		b, clock := setupPostpaid(t)
+		r := b.gql(t, b.admin, ppConvertMutation, map[string]any{"in": map[string]any{
+			"accountId": string(b.accA.ID), "type": "POSTPAID", "reason": "contract", "creditLimit": "500000"}})
+		require.Empty(t, r.Errors)
+		mon, _ := b.ppMutate(t, b.custA, "createPostpaidResource", map[string]any{"idempotencyKey": "mon-1", "plan": "monitor-basic"})
+		require.Empty(t, mon.UserErrors)
+		clock.Advance(ppAt("2026-10-31T17:00:00Z").Sub(clock.Now()))
+		_, err := b.app.Postpaid.RunMonthEnd(context.Background(), clock.Now())
+		require.NoError(t, err)
+		var list struct {
+			Invoices struct {
+				Edges []struct{ Node struct{ ID string } }
+			}
+		}
+		b.gql(t, b.custA, `{ invoices(where: {action: MONTHLY}) { edges { node { id } } } }`, nil).mustData(t, &list)
+		require.Len(t, list.Invoices.Edges, 1)
+		inv := list.Invoices.Edges[0].Node.ID
+		card := b.linkAccount(t, sandbox.CardSuccess)
+		// Charged without a redirect: the invoice is paid in the answer.
+		pay, r := b.ppPay(t, b.custA, map[string]any{"idempotencyKey": "la-1", "invoiceIds": []string{inv},
+			"paymentMethod": "LINKED_ACCOUNT", "linkedAccountId": card})
+		require.Empty(t, r.Errors)
+		require.Empty(t, pay.UserErrors)
+		require.Nil(t, pay.RedirectURL)
+		require.Equal(t, []string{"SUCCEEDED", "LINKED_ACCOUNT", "87053", "0", "87053"},
+			[]string{pay.Payment.Status, pay.Payment.Method, pay.Payment.Amount, pay.Payment.CreditAmount, pay.Payment.GatewayAmount})
+		require.Len(t, pay.Invoices, 1)
+		require.Equal(t, []string{inv, "PAID", "87053", "0"},
+			[]string{pay.Invoices[0].ID, pay.Invoices[0].Status, pay.Invoices[0].AmountPaid, pay.Invoices[0].Outstanding})
+	})
 }
