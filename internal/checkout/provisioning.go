@@ -508,12 +508,11 @@ func (s *Service) issueInvoices(ctx context.Context, tx *ent.Tx, invs []invoicin
 	if err := s.outbox.Flush(ctx, tx); err != nil {
 		return err
 	}
-	for _, in := range invs {
-		if _, err := s.invoices.CreatePrepaid(ctx, tx, in); err != nil {
-			return err
-		}
+	if len(invs) == 0 {
+		return nil
 	}
-	return nil
+	_, err := s.invoices.IssuePrepaid(ctx, tx, invs)
+	return err
 }
 
 // provisionFailed refunds what was paid for the resource to credit and

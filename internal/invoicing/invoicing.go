@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 	_ "time/tzdata" // the billing time zone must resolve on hosts without a zone database
 
@@ -242,4 +243,146 @@ func (s *Service) NextCode(ctx context.Context, tx *ent.Tx, at time.Time) (strin
 		return "", err
 	}
 	return fmt.Sprintf("%s-%06d", prefix, n), nil
+}
+
+// IssuePrepaid creates the PAID invoices of ins inside tx, exactly as
+// CreatePrepaid would one by one (same rows, codes consecutive in the
+// order of ins), and returns their codes, for callers that need no
+// entities back. On PostgreSQL the invoices of one month, their lines and
+// their numbers are written by one statement: it takes as many numbers
+// from the month's sequence row at once, so that row stays locked only
+// for the end of that statement and the commit. Call it last in the
+// transaction, like CreatePrepaid.
+func (s *Service) IssuePrepaid(ctx context.Context, tx *ent.Tx, ins []PrepaidInput) ([]string, error) {
+	codes := make([]string, 0, len(ins))
+	for len(ins) > 0 {
+		if !s.db.IsPostgres() {
+			inv, err := s.CreatePrepaid(ctx, tx, ins[0])
+			if err != nil {
+				return nil, err
+			}
+			codes, ins = append(codes, inv.Code), ins[1:]
+			continue
+		}
+		// One statement per month of issue (all of them, normally).
+		n := 1
+		for n < len(ins) && s.prefix(s.issuedAt(ins[n])) == s.prefix(s.issuedAt(ins[0])) {
+			n++
+		}
+		got, err := s.issuePostgres(ctx, tx, ins[:n])
+		if err != nil {
+			return nil, err
+		}
+		codes, ins = append(codes, got...), ins[n:]
+	}
+	return codes, nil
+}
+
+// issuedAt is an input's issue time as CreatePrepaid stores it.
+func (s *Service) issuedAt(in PrepaidInput) time.Time {
+	now := in.IssuedAt
+	if now.IsZero() {
+		now = s.clock.Now()
+	}
+	return now.UTC().Truncate(time.Microsecond)
+}
+
+// prefix is the code prefix of the month that at falls in.
+func (s *Service) prefix(at time.Time) string { return "INV-" + at.In(s.loc).Format("200601") }
+
+// issuePostgres writes ins (one month) with one statement; see IssuePrepaid.
+func (s *Service) issuePostgres(ctx context.Context, tx *ent.Tx, ins []PrepaidInput) ([]string, error) {
+	prefix := s.prefix(s.issuedAt(ins[0]))
+	args := []any{prefix, int64(len(ins))}
+	arg := func(v any) string {
+		args = append(args, v)
+		return fmt.Sprintf("$%d", len(args))
+	}
+	var invoices, lines strings.Builder
+	ids := make(map[pulid.ID]int, len(ins))
+	for k, in := range ins {
+		if err := in.Validate(); err != nil {
+			return nil, err
+		}
+		now, q := s.issuedAt(in), in.Quote
+		if in.ID == "" {
+			in.ID = pulid.New("inv")
+		}
+		ids[in.ID] = k
+		if k > 0 {
+			invoices.WriteString(", ")
+		}
+		fmt.Fprintf(&invoices, "(%s::text, %d, %s::text, %s::text, NULLIF(%s::text, ''), NULLIF(%s::text, ''), %s::text, "+
+			"%s::timestamptz, %s::timestamptz, %s::bigint, %s::bigint, %s::bigint, %s::bigint, %s::timestamptz)",
+			arg(string(in.ID)), k+1, arg(string(in.AccountID)), arg(string(in.ResourceID)), arg(string(in.ProductID)),
+			arg(string(in.OrderID)), arg(string(in.Action)), arg(in.PeriodStart.UTC()), arg(in.PeriodEnd.UTC()),
+			arg(q.PreTax), arg(q.VAT), arg(q.CouponShare), arg(q.Payable), arg(now))
+		weights := make([]money.Amount, len(q.Lines))
+		for i, l := range q.Lines {
+			weights[i] = l.Amount
+		}
+		shares := pricing.SplitProportional(q.CouponShare, weights)
+		start, end := in.PeriodStart.UTC(), in.PeriodEnd.UTC()
+		for i, l := range q.Lines {
+			if lines.Len() > 0 {
+				lines.WriteString(", ")
+			}
+			fmt.Fprintf(&lines, "(%s, %s, %s, %d, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+				arg(string(pulid.New("inl"))), arg(string(in.ID)), arg(string(in.AccountID)), i+1, arg(l.Description),
+				arg(l.UnitPrice), arg(l.Quantity), arg(l.DurationMinutes), arg(start), arg(end), arg(money.Zero),
+				arg(shares[i]), arg(l.Amount))
+		}
+	}
+	// n takes len(ins) numbers at once (base+1 … base+len(ins)), under the
+	// same row lock and with the same gapless numbering as NextCode; the
+	// lines' foreign key is checked at the end of the statement, when their
+	// invoices exist.
+	q := `WITH n AS (
+			INSERT INTO invoice_sequences (id, last_value) VALUES ($1::text, $2::bigint)
+			ON CONFLICT (id) DO UPDATE SET last_value = invoice_sequences.last_value + $2::bigint
+			RETURNING last_value - $2::bigint AS base),
+		i AS (
+			INSERT INTO invoices (id, code, account_id, resource_id, product_id, order_id, action, status,
+				period_start, period_end, subtotal, vat, discount, total, amount_paid, currency,
+				issued_at, paid_at, created_at, updated_at)
+			SELECT v.id, $1::text || '-' || lpad((n.base + v.ord)::text, greatest(6, length((n.base + v.ord)::text)), '0'),
+				v.account_id, v.resource_id, v.product_id, v.order_id, v.action, 'PAID',
+				v.period_start, v.period_end, v.subtotal, v.vat, v.discount, v.total, v.total, 'VND',
+				v.at, v.at, v.at, v.at
+			FROM n, (VALUES ` + invoices.String() + `) AS v(id, ord, account_id, resource_id, product_id, order_id, action,
+				period_start, period_end, subtotal, vat, discount, total, at)
+			RETURNING id, code),
+		l AS (
+			INSERT INTO invoice_lines (id, invoice_id, account_id, position, description, unit_price, quantity,
+				duration_minutes, period_start, period_end, discount_percent, coupon_share, amount)
+			VALUES ` + lines.String() + `)
+		SELECT id, code FROM i`
+	rows, err := tx.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("issue %d invoices of %s: %w", len(ins), prefix, err)
+	}
+	codes := make([]string, len(ins))
+	found := 0
+	for rows.Next() {
+		var id, code string
+		if err := rows.Scan(&id, &code); err != nil {
+			_ = rows.Close()
+			return nil, fmt.Errorf("issue invoices of %s: %w", prefix, err)
+		}
+		k, ok := ids[pulid.ID(id)]
+		if !ok {
+			_ = rows.Close()
+			return nil, fmt.Errorf("issue invoices of %s: unexpected invoice %s", prefix, id)
+		}
+		codes[k] = code
+		found++
+	}
+	// Close before the next statement on the connection.
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		return nil, fmt.Errorf("issue %d invoices of %s: %w", len(ins), prefix, err)
+	}
+	if found != len(ins) {
+		return nil, fmt.Errorf("issue invoices of %s: %d of %d written", prefix, found, len(ins))
+	}
+	return codes, nil
 }
