@@ -622,6 +622,15 @@ func TestPostpaidRefusals(t *testing.T) {
 		require.Equal(t, []string{"FORBIDDEN"}, r.codes(), c.field)
 		require.Equal(t, "null", string(r.Data))
 	}
+	// Customers create on their own account only; operators name the
+	// account and may grant a discount.
+	p, _ = b.ppMutate(t, b.custA, "createPostpaidResource", map[string]any{"idempotencyKey": "a-b", "plan": "s-general-1x1", "accountId": string(b.accB.ID)})
+	require.Equal(t, []userError{{Code: "NOT_FOUND", Field: []string{"input", "accountId"}, Message: "account not found"}}, p.UserErrors)
+	p, _ = b.ppMutate(t, b.admin, "createPostpaidResource", map[string]any{"idempotencyKey": "op-0", "plan": "monitor-basic"})
+	require.Equal(t, []userError{{Code: "INVALID_INPUT", Field: []string{"input", "accountId"}, Message: "choose the account"}}, p.UserErrors)
+	p, _ = b.ppMutate(t, b.admin, "createPostpaidResource", map[string]any{"idempotencyKey": "op-1", "plan": "monitor-basic", "accountId": accA, "discountPercent": "10"})
+	require.Empty(t, p.UserErrors)
+	require.Equal(t, "POSTPAID", p.Resource.BillingMode)
 	// Customers cannot grant themselves a discount.
 	_, r = b.ppMutate(t, b.custA, "createPostpaidResource", map[string]any{"idempotencyKey": "disc", "plan": "s-general-1x1", "discountPercent": "10"})
 	require.Equal(t, []string{"FORBIDDEN"}, r.codes())
@@ -685,7 +694,8 @@ func TestPostpaidRefusals(t *testing.T) {
 		Node struct{ Debt struct{ Committed string } }
 	}
 	b.gql(t, b.admin, `query($id: ID!) { node(id: $id) { ... on Account { debt { committed } } } }`, map[string]any{"id": accA}).mustData(t, &adm)
-	require.Equal(t, "336600", adm.Node.Debt.Committed)
+	// s-general-1x1 336,600 + monitor-basic at 10% off (99,000 + VAT 9,900).
+	require.Equal(t, "445500", adm.Node.Debt.Committed)
 
 	// Malformed ids and ids of other types are not invoices.
 	for _, bad := range []string{"garbage", id, "inv_01JUNKJUNKJUNKJUNKJUNKJUNK"} {
