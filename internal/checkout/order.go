@@ -378,7 +378,7 @@ func (s *Service) payNewFromCredit(ctx context.Context, tx *ent.Tx, accountID pu
 		return nil, err
 	}
 	_, err := s.ledger.Debit(ctx, tx, ledger.Movement{
-		AccountID: accountID, Amount: total, Kind: ledgertransaction.KindPURCHASE, SkipWallet: true,
+		AccountID: accountID, Amount: total, Kind: ledgertransaction.KindPURCHASE, NoEntities: true,
 		Memo: ledger.Memo{Description: "Order payment", Reference: string(ids.PaymentID), At: now},
 	})
 	if err != nil {

@@ -67,6 +67,11 @@ type Movement struct {
 	// SkipWallet leaves Posting.Wallet nil: callers that do not use the
 	// wallet entity save the statement that reads it back.
 	SkipWallet bool
+	// NoEntities (which implies SkipWallet) is for callers that use none
+	// of the Posting's entities: on PostgreSQL the wallet update, the
+	// transaction and its entries are then written by one statement, and
+	// the Posting carries no entities (Transaction, Entries and Wallet nil).
+	NoEntities bool
 	Memo
 }
 

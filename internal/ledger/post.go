@@ -2,7 +2,9 @@ package ledger
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"billing/ent"
@@ -28,7 +30,8 @@ func (s *Service) Credit(ctx context.Context, tx *ent.Tx, m Movement) (*Posting,
 		amount:     x,
 		op:         opCredit(x),
 		memo:       m.Memo,
-		skipWallet: m.SkipWallet,
+		skipWallet: m.SkipWallet || m.NoEntities,
+		noEntities: m.NoEntities,
 		legs: []leg{
 			{spec: customerSpecs(m.AccountID)[0], amount: x, customer: true},
 			{spec: systemSpec(counter), amount: x.Neg()},
@@ -55,7 +58,8 @@ func (s *Service) Debit(ctx context.Context, tx *ent.Tx, m Movement) (*Posting, 
 		amount:     x,
 		op:         opDebit,
 		memo:       m.Memo,
-		skipWallet: m.SkipWallet,
+		skipWallet: m.SkipWallet || m.NoEntities,
+		noEntities: m.NoEntities,
 		legs: []leg{
 			{spec: customerSpecs(m.AccountID)[0], amount: x.Neg(), customer: true},
 			{spec: systemSpec(counter), amount: x},
@@ -80,6 +84,9 @@ type posting struct {
 	afterWallet func(now time.Time) error
 	// skipWallet leaves Posting.Wallet nil (Movement.SkipWallet).
 	skipWallet bool
+	// noEntities writes the movement with one statement on PostgreSQL
+	// when nothing runs between its parts (Movement.NoEntities).
+	noEntities bool
 }
 
 // leg is one entry of a posting.
@@ -188,22 +195,27 @@ func applyWallet(ctx context.Context, tx *ent.Tx, accountID pulid.ID, amount mon
 	if found {
 		return w, nil
 	}
+	return walletState{}, refused(ctx, tx, accountID, amount, op)
+}
+
+// refused tells why op changed no wallet row: no wallet, or its guard.
+func refused(ctx context.Context, tx *ent.Tx, accountID pulid.ID, amount money.Amount, op walletOp) error {
 	var available money.Amount
-	rows, err = tx.QueryContext(ctx, `SELECT balance - held FROM wallets WHERE account_id = $1`, string(accountID))
+	rows, err := tx.QueryContext(ctx, `SELECT balance - held FROM wallets WHERE account_id = $1`, string(accountID))
 	if err != nil {
-		return walletState{}, fmt.Errorf("read wallet: %w", err)
+		return fmt.Errorf("read wallet: %w", err)
 	}
 	defer rows.Close()
 	if !rows.Next() {
 		if err := rows.Err(); err != nil {
-			return walletState{}, fmt.Errorf("read wallet: %w", err)
+			return fmt.Errorf("read wallet: %w", err)
 		}
-		return walletState{}, fault.New(fault.NotFound, "account not found", "accountId")
+		return fault.New(fault.NotFound, "account not found", "accountId")
 	}
 	if err := rows.Scan(&available); err != nil {
-		return walletState{}, fmt.Errorf("read wallet: %w", err)
+		return fmt.Errorf("read wallet: %w", err)
 	}
-	return walletState{}, op.short(available, amount)
+	return op.short(available, amount)
 }
 
 // post writes one movement: ledger accounts (created if missing), the
@@ -224,6 +236,9 @@ func (s *Service) post(ctx context.Context, tx *ent.Tx, p posting) (*Posting, er
 	ids, err := s.ensureAccounts(ctx, tx, now, specs...)
 	if err != nil {
 		return nil, err
+	}
+	if p.noEntities && p.afterWallet == nil && s.db.IsPostgres() {
+		return s.postPostgres(ctx, tx, p, v.Subject, ids, now)
 	}
 	w, err := applyWallet(ctx, tx, p.accountID, p.amount, now, p.op)
 	if err != nil {
@@ -281,14 +296,7 @@ func (s *Service) post(ctx context.Context, tx *ent.Tx, p posting) (*Posting, er
 	if err != nil {
 		return nil, fmt.Errorf("write ledger entries: %w", err)
 	}
-	payload := WalletChanged{
-		AccountID: p.accountID,
-		Balance:   w.balance,
-		Held:      w.held,
-		Available: w.balance.Sub(w.held),
-		Version:   w.version,
-	}
-	if err := s.outbox.Append(ctx, tx, events.TopicWallet, p.accountID, string(w.id), payload, now); err != nil {
+	if err := s.walletChanged(ctx, tx, p.accountID, w, now); err != nil {
 		return nil, err
 	}
 	if p.skipWallet {
@@ -301,4 +309,94 @@ func (s *Service) post(ctx context.Context, tx *ent.Tx, p posting) (*Posting, er
 		return nil, fmt.Errorf("read wallet back: %w", err)
 	}
 	return &Posting{Transaction: ltx, Entries: entries, Wallet: wal}, nil
+}
+
+// walletChanged appends the wallet's event after a movement.
+func (s *Service) walletChanged(ctx context.Context, tx *ent.Tx, accountID pulid.ID, w walletState, now time.Time) error {
+	payload := WalletChanged{
+		AccountID: accountID,
+		Balance:   w.balance,
+		Held:      w.held,
+		Available: w.balance.Sub(w.held),
+		Version:   w.version,
+	}
+	return s.outbox.Append(ctx, tx, events.TopicWallet, accountID, string(w.id), payload, now)
+}
+
+// postPostgres is post for a movement that needs no entities back, on
+// PostgreSQL: one statement makes the guarded wallet update and, only when
+// it changed the row, writes the transaction and its entries (the entries'
+// balance_after and held_after from the updated row, their foreign key
+// checked at the end of the statement). The same rows as post's; no row
+// means no wallet or a failed guard, told apart as applyWallet does.
+func (s *Service) postPostgres(ctx context.Context, tx *ent.Tx, p posting, actor string, ids map[string]pulid.ID, now time.Time) (*Posting, error) {
+	description := p.memo.Description
+	if description == "" {
+		description = defaultDescriptions[p.kind]
+	}
+	var sum money.Amount
+	for _, l := range p.legs {
+		sum = sum.Add(l.amount)
+	}
+	if !sum.IsZero() {
+		return nil, fmt.Errorf("ledger: entries of %s sum to %s, not zero", p.kind, sum)
+	}
+	args := append([]any{p.amount.Scaled(), string(p.accountID), now}, p.op.extra...)
+	arg := func(v any) string {
+		args = append(args, v)
+		return fmt.Sprintf("$%d", len(args))
+	}
+	txID := pulid.New("ltx")
+	var legs strings.Builder
+	for i, l := range p.legs {
+		if i > 0 {
+			legs.WriteString(", ")
+		}
+		fmt.Fprintf(&legs, "(%s::text, %s::text, %s::text, %s::bigint, NULLIF(%s::text, ''), %t)",
+			arg(string(pulid.New("len"))), arg(string(ids[l.spec.code])), arg(string(l.spec.kind)), arg(l.amount),
+			arg(string(l.spec.accountID)), l.customer)
+	}
+	q := `WITH w AS (
+			UPDATE wallets SET ` + p.op.set + `, version = version + 1, updated_at = $3
+			WHERE account_id = $2 AND ` + p.op.guard + `
+			RETURNING id, balance, held, version),
+		t AS (
+			INSERT INTO ledger_transactions (id, account_id, kind, description, reference, actor, created_at)
+			SELECT ` + arg(string(txID)) + `::text, $2, ` + arg(string(p.kind)) + `::text, ` + arg(description) + `::text,
+				NULLIF(` + arg(p.memo.Reference) + `::text, ''), ` + arg(actor) + `::text, $3 FROM w),
+		e AS (
+			INSERT INTO ledger_entries (id, transaction_id, ledger_account_id, kind, ledger_kind, amount, description,
+				created_at, account_id, balance_after, held_after, reference)
+			SELECT v.id, ` + arg(string(txID)) + `::text, v.ledger_account_id, ` + arg(string(p.kind)) + `::text, v.ledger_kind,
+				v.amount, ` + arg(description) + `::text, $3, v.account_id,
+				CASE WHEN v.customer THEN w.balance END, CASE WHEN v.customer THEN w.held END,
+				NULLIF(` + arg(p.memo.Reference) + `::text, '')
+			FROM w, (VALUES ` + legs.String() + `) AS v(id, ledger_account_id, ledger_kind, amount, account_id, customer))
+		SELECT id, balance, held, version FROM w`
+	rows, err := tx.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("post %s: %w", p.kind, err)
+	}
+	var (
+		w     walletState
+		found bool
+	)
+	for rows.Next() {
+		if err := rows.Scan(&w.id, &w.balance, &w.held, &w.version); err != nil {
+			_ = rows.Close()
+			return nil, fmt.Errorf("post %s: %w", p.kind, err)
+		}
+		found = true
+	}
+	// The rows must be closed before the next statement on the connection.
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		return nil, fmt.Errorf("post %s: %w", p.kind, err)
+	}
+	if !found {
+		return nil, refused(ctx, tx, p.accountID, p.amount, p.op)
+	}
+	if err := s.walletChanged(ctx, tx, p.accountID, w, now); err != nil {
+		return nil, err
+	}
+	return &Posting{}, nil
 }
