@@ -3,6 +3,8 @@ package graph
 import (
 	"context"
 
+	"github.com/99designs/gqlgen/graphql"
+
 	"billing/ent"
 	"billing/graph/model"
 
@@ -122,4 +124,29 @@ func couponPayload(c *ent.Coupon, err error) (*model.CouponPayload, error) {
 		return &model.CouponPayload{UserErrors: ue}, err
 	}
 	return &model.CouponPayload{Coupon: c, UserErrors: []*model.UserError{}}, nil
+}
+
+// PageArgs is a field middleware that gives every connection field the
+// default page size and the cap, including the edges ent generates on
+// objects (Account.invoices, Resource.orders, …), which call ent's
+// Paginate without a resolver of ours: a field whose arguments include
+// first and last gets them through pageSize before it resolves.
+func PageArgs(ctx context.Context, next graphql.Resolver) (any, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil || fc.Args == nil {
+		return next(ctx)
+	}
+	f, okF := fc.Args["first"]
+	l, okL := fc.Args["last"]
+	if !okF || !okL {
+		return next(ctx)
+	}
+	first, _ := f.(*int)
+	last, _ := l.(*int)
+	first, last, err := pageSize(first, last)
+	if err != nil {
+		return nil, err
+	}
+	fc.Args["first"], fc.Args["last"] = first, last
+	return next(ctx)
 }

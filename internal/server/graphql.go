@@ -42,6 +42,7 @@ func (s *Server) graphQL() *handler.Server {
 	srv.Use(depthLimit{max: s.opts.Limits.Depth})
 	srv.Use(extension.FixedComplexityLimit(s.opts.Limits.Complexity))
 	srv.Use(readOnlyViewer{})
+	srv.AroundFields(graph.PageArgs)
 	srv.SetErrorPresenter(graph.ErrorPresenter(s.opts.Logger))
 	srv.SetRecoverFunc(func(ctx context.Context, v any) error {
 		s.opts.Logger.ErrorContext(ctx, "panic in resolver", "request_id", requestid.From(ctx), "panic", v)
