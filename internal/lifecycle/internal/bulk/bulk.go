@@ -19,6 +19,7 @@ import (
 
 	"entgo.io/ent/dialect"
 	entsql "entgo.io/ent/dialect/sql"
+	"github.com/lib/pq"
 
 	"billing/ent"
 	"billing/ent/notification"
@@ -27,9 +28,9 @@ import (
 	"billing/internal/pulid"
 )
 
-// chunk bounds the rows of one INSERT: 9 columns × 500 rows stays far
-// below the bind-parameter limits of both engines (SQLite 32,766,
-// PostgreSQL 65,535).
+// chunk bounds the rows of one multi-row INSERT on SQLite: 9 columns ×
+// 500 rows stays far below its limit of 32,766 bind parameters
+// (PostgreSQL gets arrays).
 const chunk = 500
 
 // Event is one outbox event, as events.Outbox.Append takes it.
@@ -42,7 +43,9 @@ type Event struct {
 }
 
 // Append records evs in tx, in order. On PostgreSQL the rows go in with
-// one multi-row INSERT per chunk and one pg_notify for the lot (its
+// one INSERT … SELECT FROM unnest(arrays) — a fixed number of parameters
+// however many rows, which PostgreSQL parses far faster than a multi-row
+// VALUES list — and one pg_notify for the lot in the same statement (its
 // payload is only a hint: every instance's listener re-reads the outbox
 // table after the commit wakes it). On SQLite each goes through
 // outbox.Append, which queues it for the in-process hub after commit; the
@@ -59,31 +62,31 @@ func Append(ctx context.Context, tx *ent.Tx, outbox *events.Outbox, postgres boo
 		}
 		return nil
 	}
-	var last int64
-	for start := 0; start < len(evs); start += chunk {
-		part := evs[start:min(start+chunk, len(evs))]
-		creates := make([]*ent.OutboxEventCreate, len(part))
-		for i, ev := range part {
-			body, err := json.Marshal(ev.Payload)
-			if err != nil {
-				return fmt.Errorf("append %s event: encode: %w", ev.Topic, err)
-			}
-			creates[i] = tx.OutboxEvent.Create().
-				SetTopic(ev.Topic).
-				SetAccountID(string(ev.AccountID)).
-				SetSubjectID(ev.SubjectID).
-				SetPayload(body).
-				SetCreatedAt(ev.At.UTC())
-		}
-		rows, err := tx.OutboxEvent.CreateBulk(creates...).Save(ctx)
+	topics, accounts, subjects, ats := make([]string, len(evs)), make([]string, len(evs)), make([]string, len(evs)), make([]string, len(evs))
+	payloads := make([][]byte, len(evs))
+	for i, ev := range evs {
+		body, err := json.Marshal(ev.Payload)
 		if err != nil {
-			return fmt.Errorf("append %d events: %w", len(part), err)
+			return fmt.Errorf("append %s event: encode: %w", ev.Topic, err)
 		}
-		last = rows[len(rows)-1].ID
+		topics[i], accounts[i], subjects[i], payloads[i] = ev.Topic, string(ev.AccountID), ev.SubjectID, body
+		ats[i] = ev.At.UTC().Format(time.RFC3339Nano)
 	}
-	// NOTIFY is delivered when the transaction commits, never before.
-	if _, err := tx.ExecContext(ctx, `SELECT pg_notify($1, $2)`, events.NotifyChannel, fmt.Sprint(last)); err != nil {
-		return fmt.Errorf("append %d events: notify: %w", len(evs), err)
+	// One statement whatever the number of events: arrays, not a
+	// parameter per value. Ids are given in the order of the arrays. NOTIFY
+	// is delivered when the transaction commits, never before.
+	_, err := tx.ExecContext(ctx, `
+		WITH e AS (
+			INSERT INTO outbox_events (topic, account_id, subject_id, payload, created_at)
+			SELECT t.topic, t.account_id, t.subject_id, t.payload, t.created_at
+			FROM unnest($1::text[], $2::text[], $3::text[], $4::bytea[], $5::timestamptz[])
+				WITH ORDINALITY AS t(topic, account_id, subject_id, payload, created_at, ord)
+			ORDER BY t.ord
+			RETURNING id)
+		SELECT pg_notify($6, max(e.id)::text) FROM e`,
+		pq.Array(topics), pq.Array(accounts), pq.Array(subjects), pq.Array(payloads), pq.Array(ats), events.NotifyChannel)
+	if err != nil {
+		return fmt.Errorf("append %d events: %w", len(evs), err)
 	}
 	return nil
 }
@@ -100,17 +103,13 @@ func Notify(ctx context.Context, tx *ent.Tx, outbox *events.Outbox, postgres boo
 	if len(notices) == 0 {
 		return 0, nil
 	}
-	dia := dialect.SQLite
+	size := chunk
 	if postgres {
-		dia = dialect.Postgres
+		size = len(notices) // one statement of arrays
 	}
 	var evs []Event
-	for start := 0; start < len(notices); start += chunk {
-		part := notices[start:min(start+chunk, len(notices))]
-		ins := entsql.Dialect(dia).Insert(notification.Table).Columns(
-			notification.FieldID, notification.FieldCreatedAt, notification.FieldUpdatedAt,
-			notification.FieldAccountID, notification.FieldKind, notification.FieldResourceID,
-			notification.FieldTitle, notification.FieldBody, notification.FieldDedupeKey)
+	for start := 0; start < len(notices); start += size {
+		part := notices[start:min(start+size, len(notices))]
 		ids := make([]string, len(part))
 		for i, n := range part {
 			if err := n.Validate(); err != nil {
@@ -120,16 +119,8 @@ func Notify(ctx context.Context, tx *ent.Tx, outbox *events.Outbox, postgres boo
 				return 0, fmt.Errorf("notify %s: no time", n.DedupeKey)
 			}
 			ids[i] = string(pulid.New("ntf"))
-			var res any // NULL, as Notify leaves it, for a notice about no resource
-			if n.ResourceID != "" {
-				res = string(n.ResourceID)
-			}
-			at := n.At.UTC().Truncate(time.Microsecond)
-			ins.Values(ids[i], at, at, string(n.AccountID), n.Kind, res, n.Title, n.Body, n.DedupeKey)
 		}
-		ins.OnConflict(entsql.ConflictColumns(notification.FieldDedupeKey), entsql.DoNothing()).
-			Returning(notification.FieldID)
-		query, args := ins.Query()
+		query, args := insertNotices(postgres, part, ids)
 		returned, err := queryIDs(ctx, tx, query, args)
 		if err != nil {
 			return 0, fmt.Errorf("notify %d notices: %w", len(part), err)
@@ -155,6 +146,47 @@ func Notify(ctx context.Context, tx *ent.Tx, outbox *events.Outbox, postgres boo
 		return 0, err
 	}
 	return len(evs), nil
+}
+
+// insertNotices is the INSERT … ON CONFLICT (dedupe_key) DO NOTHING
+// RETURNING id of the notices, with ids: on PostgreSQL one INSERT …
+// SELECT FROM unnest(arrays), a fixed number of parameters whatever the
+// number of rows; on SQLite a multi-row INSERT (at most chunk rows).
+func insertNotices(postgres bool, ns []notify.Notice, ids []string) (string, []any) {
+	if postgres {
+		ats, accounts, kinds, resources := make([]string, len(ns)), make([]string, len(ns)), make([]string, len(ns)), make([]string, len(ns))
+		titles, bodies, keys := make([]string, len(ns)), make([]string, len(ns)), make([]string, len(ns))
+		for i, n := range ns {
+			ats[i] = n.At.UTC().Truncate(time.Microsecond).Format(time.RFC3339Nano)
+			accounts[i], kinds[i], resources[i] = string(n.AccountID), n.Kind, string(n.ResourceID)
+			titles[i], bodies[i], keys[i] = n.Title, n.Body, n.DedupeKey
+		}
+		// NULLIF: NULL, as Notify leaves it, for a notice about no resource.
+		return `INSERT INTO notifications (id, created_at, updated_at, account_id, kind, resource_id, title, body, dedupe_key)
+			SELECT t.id, t.at, t.at, t.account_id, t.kind, NULLIF(t.resource_id, ''), t.title, t.body, t.dedupe_key
+			FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])
+				WITH ORDINALITY AS t(id, at, account_id, kind, resource_id, title, body, dedupe_key, ord)
+			ORDER BY t.ord
+			ON CONFLICT (dedupe_key) DO NOTHING
+			RETURNING id`,
+			[]any{pq.Array(ids), pq.Array(ats), pq.Array(accounts), pq.Array(kinds), pq.Array(resources),
+				pq.Array(titles), pq.Array(bodies), pq.Array(keys)}
+	}
+	ins := entsql.Dialect(dialect.SQLite).Insert(notification.Table).Columns(
+		notification.FieldID, notification.FieldCreatedAt, notification.FieldUpdatedAt,
+		notification.FieldAccountID, notification.FieldKind, notification.FieldResourceID,
+		notification.FieldTitle, notification.FieldBody, notification.FieldDedupeKey)
+	for i, n := range ns {
+		var res any // NULL, as Notify leaves it, for a notice about no resource
+		if n.ResourceID != "" {
+			res = string(n.ResourceID)
+		}
+		at := n.At.UTC().Truncate(time.Microsecond)
+		ins.Values(ids[i], at, at, string(n.AccountID), n.Kind, res, n.Title, n.Body, n.DedupeKey)
+	}
+	ins.OnConflict(entsql.ConflictColumns(notification.FieldDedupeKey), entsql.DoNothing()).
+		Returning(notification.FieldID)
+	return ins.Query()
 }
 
 func queryIDs(ctx context.Context, tx *ent.Tx, query string, args []any) (ids []string, err error) {
