@@ -1,7 +1,9 @@
 package graph
 
 import (
+	"cmp"
 	"context"
+	"slices"
 
 	"github.com/99designs/gqlgen/graphql"
 
@@ -149,4 +151,12 @@ func PageArgs(ctx context.Context, next graphql.Resolver) (any, error) {
 	}
 	fc.Args["first"], fc.Args["last"] = first, last
 	return next(ctx)
+}
+
+// sortedLines returns an invoice's lines in position order (a copy: the
+// loaded edge is left as ent loaded it).
+func sortedLines(lines []*ent.InvoiceLine) []*ent.InvoiceLine {
+	out := slices.Clone(lines)
+	slices.SortStableFunc(out, func(a, b *ent.InvoiceLine) int { return cmp.Compare(a.Position, b.Position) })
+	return out
 }

@@ -16,6 +16,15 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 )
 
+// Lines is the resolver for the lines field.
+func (r *invoiceResolver) Lines(ctx context.Context, obj *ent.Invoice) ([]*ent.InvoiceLine, error) {
+	lines, err := obj.Lines(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return sortedLines(lines), nil
+}
+
 // Node is the resolver for the node field.
 func (r *queryResolver) Node(ctx context.Context, id pulid.ID) (ent.Noder, error) {
 	return r.node(ctx, id)

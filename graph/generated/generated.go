@@ -802,6 +802,7 @@ type DebtSummaryResolver interface {
 	NextDueAt(ctx context.Context, obj *postpaid.DebtSummary) (*time.Time, error)
 }
 type InvoiceResolver interface {
+	Lines(ctx context.Context, obj *ent.Invoice) ([]*ent.InvoiceLine, error)
 	Outstanding(ctx context.Context, obj *ent.Invoice) (*money.Amount, error)
 }
 type LedgerEntryResolver interface {
@@ -14116,7 +14117,7 @@ func (ec *executionContext) _Invoice_lines(ctx context.Context, field graphql.Co
 			return ec.fieldContext_Invoice_lines(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Lines(ctx)
+			return ec.Resolvers.Invoice().Lines(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*ent.InvoiceLine) graphql.Marshaler {
@@ -14131,7 +14132,7 @@ func (ec *executionContext) fieldContext_Invoice_lines(_ context.Context, field 
 		Object:     "Invoice",
 		Field:      field,
 		IsMethod:   true,
-		IsResolver: false,
+		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_InvoiceLine(ctx, field)
 		},
