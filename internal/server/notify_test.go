@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -43,20 +44,29 @@ func TestNotifications(t *testing.T) {
 	// The subscription is registered asynchronously: create B's notice,
 	// then A's until one arrives; B's must never be delivered.
 	theirs := b.notice(t, b.accB, "b1")
-	var mine pulid.ID
+	// Under load a notice may arrive after the next one was created: any
+	// of A's notices may come first, in creation order, never B's.
+	var mine []pulid.ID
 	var msg map[string]any
 	for i := 0; i < 50 && msg == nil; i++ {
-		mine = b.notice(t, b.accA, fmt.Sprintf("a%d", i))
+		mine = append(mine, b.notice(t, b.accA, fmt.Sprintf("a%d", i)))
 		msg, _ = ws.tryRead(100 * time.Millisecond)
 	}
 	require.NotNil(t, msg, "no notification delivered")
-	require.Equal(t, "next", msg["type"], "%v", msg)
-	got := msg["payload"].(map[string]any)["data"].(map[string]any)["notificationAdded"].(map[string]any)
-	require.Equal(t, map[string]any{"id": string(mine), "kind": "renewal.reminder", "title": "Renew soon"}, got)
+	added := func(msg map[string]any) map[string]any {
+		t.Helper()
+		require.Equal(t, "next", msg["type"], "%v", msg)
+		return msg["payload"].(map[string]any)["data"].(map[string]any)["notificationAdded"].(map[string]any)
+	}
+	got := added(msg)
+	first := slices.Index(mine, pulid.ID(got["id"].(string)))
+	require.GreaterOrEqual(t, first, 0, "delivered %v, not one of A's notices %v", got, mine)
+	require.Equal(t, map[string]any{"id": string(mine[first]), "kind": "renewal.reminder", "title": "Renew soon"}, got)
 	n := b.notice(t, b.accA, "last")
-	msg = ws.read()
-	require.Equal(t, string(n), msg["payload"].(map[string]any)["data"].(map[string]any)["notificationAdded"].(map[string]any)["id"])
-
+	// The rest of A's notices, in order, then the last one.
+	for _, want := range append(slices.Clone(mine[first+1:]), n) {
+		require.Equal(t, string(want), added(ws.read())["id"])
+	}
 	r := b.gql(t, b.custA, `{ notifications { totalCount } viewer { account { unreadNotifications } } }`, nil)
 	var counts struct {
 		Notifications struct{ TotalCount int }
@@ -70,7 +80,7 @@ func TestNotifications(t *testing.T) {
 	unread := counts.Viewer.Account.UnreadNotifications
 
 	r = b.gql(t, b.custA, `mutation($ids: [ID!]!) { markNotificationsRead(input: {ids: $ids}) { count userErrors { code } } }`,
-		map[string]any{"ids": []string{string(mine), string(theirs)}})
+		map[string]any{"ids": []string{string(mine[first]), string(theirs)}})
 	require.JSONEq(t, `{"markNotificationsRead": {"count": 1, "userErrors": []}}`, string(r.Data))
 	r = b.gql(t, b.custA, `{ viewer { account { unreadNotifications } } }`, nil)
 	require.JSONEq(t, fmt.Sprintf(`{"viewer": {"account": {"unreadNotifications": %d}}}`, unread-1), string(r.Data))
