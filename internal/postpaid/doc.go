@@ -132,15 +132,15 @@
 // (fault.InsufficientCredit, nothing written).
 //
 // Gateway payments of invoices go through the checkout (same methods,
-// holds, attempts, callbacks and live status as purchases); the checkout
-// does not do it yet. It needs: a PlaceInvoicePayment entry (like TopUp:
-// idempotent, an INVOICE payment with invoice_ids and amount = Σ
-// Outstanding read under the account's lock, split into credit and gateway
-// parts by method as for orders); in settlePaidAs a PurposeINVOICE case
-// that calls SettleInvoicePayment before capturing a TOP_UP_AND_PAY hold
-// (lock order); in settleUnpaid the hold released as for orders. It may
-// import this package (this package imports neither checkout nor
-// lifecycle).
+// holds, attempts, callbacks and live status as purchases):
+// checkout.PayInvoices is idempotent and makes an INVOICE payment with
+// invoice_ids and amount = Σ Outstanding read under the account's lock,
+// split into credit and gateway parts by method as for orders (CREDIT is
+// handed to PayInvoices here). On success the checkout calls
+// SettleInvoicePayment before capturing a TOP_UP_AND_PAY hold (lock
+// order); failure, cancel and expiry release the hold as for orders. The
+// checkout imports this package; this package imports neither checkout
+// nor lifecycle.
 //
 // Overdue. SuspendOverdue (daily) suspends, for every account with an
 // UNPAID or PARTIALLY_PAID invoice whose due date is OverdueDays (default
@@ -173,9 +173,9 @@
 //
 // # Jobs (wired by the scheduler)
 //
-//	postpaid-month-end   0 0 1 * *  (billing zone)  RunMonthEnd(now)
-//	postpaid-auto-pay    daily, e.g. 0 8 * * *      AutoPay(now)
-//	postpaid-overdue     daily, after auto-pay      SuspendOverdue(now)
+//	month-end-invoices   0 0 1 * *   (billing zone)  RunMonthEnd(now)
+//	auto-pay-invoices    0 1 * * *   daily            AutoPay(now)
+//	suspend-overdue      30 1 * * *  after auto-pay   SuspendOverdue(now)
 //
 // # Lock order
 //
