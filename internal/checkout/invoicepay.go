@@ -1,12 +1,10 @@
 package checkout
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"billing/ent"
@@ -14,7 +12,6 @@ import (
 	"billing/ent/invoice"
 	"billing/ent/ledgertransaction"
 	"billing/ent/payment"
-	"billing/ent/resource"
 	"billing/internal/fault"
 	"billing/internal/idempotency"
 	"billing/internal/ledger"
@@ -214,15 +211,9 @@ func (s *Service) invoicePaymentResult(ctx context.Context, id pulid.ID, replaye
 // It reports whether the payment succeeded in it (credit covered all).
 func (s *Service) placeInvoicePayment(ctx context.Context, tx *ent.Tx, in invoicePayRequest, asGiven []pulid.ID,
 	key string, id pulid.ID, now time.Time) (bool, error) {
-	if err := s.lockInvoiceAccount(ctx, tx, in.AccountID); err != nil {
-		return false, err
-	}
-	invs, err := s.openInvoicesOf(ctx, tx, in.AccountID, in.InvoiceIDs)
+	invs, err := s.postpaid.LockInvoices(ctx, tx, in.AccountID, in.InvoiceIDs, asGiven)
 	if err != nil {
 		return false, err
-	}
-	if len(invs) != len(in.InvoiceIDs) {
-		return false, whyNotPayable(ctx, tx, in.AccountID, asGiven, invs)
 	}
 	var link *ent.LinkedAccount
 	if in.Method == payment.MethodLINKED_ACCOUNT {
@@ -269,7 +260,7 @@ func (s *Service) placeInvoicePayment(ctx context.Context, tx *ent.Tx, in invoic
 	case payment.MethodTOP_UP_AND_PAY:
 		// Resources before wallet: a payment that credit covers settles
 		// here, and settlement may reinstate them.
-		if err := s.lockNonPayment(ctx, tx, in.AccountID); err != nil {
+		if err := s.postpaid.LockSuspended(ctx, tx, in.AccountID); err != nil {
 			return false, err
 		}
 		available, err := s.lockAvailable(ctx, tx, in.AccountID)
@@ -328,98 +319,6 @@ func (s *Service) settleInvoices(ctx context.Context, tx *ent.Tx, p *ent.Payment
 		Description: "Held credit used for invoice payment", Reference: string(p.ID), At: now,
 	})
 	return err
-}
-
-// lockInvoiceAccount locks the account row (PostgreSQL; SQLite serializes
-// writers): the first lock of every transaction that decides on the
-// account's debt. Invoices are paid whatever the account's status: the
-// debt is owed all the same.
-func (s *Service) lockInvoiceAccount(ctx context.Context, tx *ent.Tx, id pulid.ID) error {
-	q := tx.Account.Query().Where(entaccount.ID(id))
-	if s.db.IsPostgres() {
-		q.ForUpdate()
-	}
-	if _, err := q.Only(ctx); ent.IsNotFound(err) {
-		return fault.New(fault.NotFound, "account not found", "input", "accountId")
-	} else if err != nil {
-		return fmt.Errorf("lock account %s: %w", id, err)
-	}
-	return nil
-}
-
-// openInvoicesOf reads (and locks, on PostgreSQL) the account's open
-// invoices among ids, in the order credit pays them.
-func (s *Service) openInvoicesOf(ctx context.Context, tx *ent.Tx, accountID pulid.ID, ids []pulid.ID) ([]*ent.Invoice, error) {
-	q := tx.Invoice.Query().
-		Where(invoice.AccountID(accountID), invoice.IDIn(ids...),
-			invoice.StatusIn(invoice.StatusUNPAID, invoice.StatusPARTIALLY_PAID)).
-		Order(ent.Asc(invoice.FieldID))
-	if s.db.IsPostgres() {
-		q.ForUpdate()
-	}
-	invs, err := q.All(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("open invoices of %s: %w", accountID, err)
-	}
-	s.invoicePayOrder(invs)
-	return invs, nil
-}
-
-// invoicePayOrder sorts invoices as postpaid credit pays them (and as
-// SettleInvoicePayment applies money): by issue date in the billing zone,
-// then smallest outstanding, then issue instant and code.
-func (s *Service) invoicePayOrder(invs []*ent.Invoice) {
-	date := func(inv *ent.Invoice) string { return inv.IssuedAt.In(s.loc).Format(time.DateOnly) }
-	slices.SortStableFunc(invs, func(a, b *ent.Invoice) int {
-		return cmp.Or(
-			strings.Compare(date(a), date(b)),
-			postpaid.Outstanding(a).Cmp(postpaid.Outstanding(b)),
-			a.IssuedAt.Compare(b.IssuedAt),
-			strings.Compare(a.Code, b.Code),
-		)
-	})
-}
-
-// lockNonPayment locks the account's postpaid resources suspended for
-// non-payment (the ones a settlement may reinstate), in id order, before
-// the wallet.
-func (s *Service) lockNonPayment(ctx context.Context, tx *ent.Tx, accountID pulid.ID) error {
-	q := tx.Resource.Query().
-		Where(resource.AccountID(accountID), resource.BillingModeEQ(resource.BillingModePOSTPAID),
-			resource.StateEQ(resource.StateSUSPENDED), resource.SuspendReasonEQ(resource.SuspendReasonNON_PAYMENT)).
-		Order(ent.Asc(resource.FieldID))
-	if s.db.IsPostgres() {
-		q.ForUpdate()
-	}
-	if _, err := q.IDs(ctx); err != nil {
-		return fmt.Errorf("suspended resources of %s: %w", accountID, err)
-	}
-	return nil
-}
-
-// whyNotPayable explains which named invoice (asGiven: the caller's list)
-// cannot be paid: unknown or another account's is NOT_FOUND, one PAID or
-// VOID is INVALID_STATE.
-func whyNotPayable(ctx context.Context, tx *ent.Tx, accountID pulid.ID, asGiven []pulid.ID, open []*ent.Invoice) error {
-	found := make(map[pulid.ID]bool, len(open))
-	for _, inv := range open {
-		found[inv.ID] = true
-	}
-	for i, id := range asGiven {
-		if found[id] {
-			continue
-		}
-		field := []string{"input", "invoiceIds", fmt.Sprint(i)}
-		inv, err := tx.Invoice.Get(ctx, id)
-		if ent.IsNotFound(err) || (err == nil && inv.AccountID != accountID) {
-			return fault.New(fault.NotFound, "invoice not found", field...)
-		}
-		if err != nil {
-			return fmt.Errorf("read invoice %s: %w", id, err)
-		}
-		return fault.Newf(fault.InvalidState, field, "invoice %s is %s: there is nothing to pay", inv.Code, inv.Status)
-	}
-	return fault.New(fault.Conflict, "the invoices changed meanwhile; try again", "input", "invoiceIds")
 }
 
 // refusePostpaid refuses prepaid purchases of new resources on a postpaid

@@ -467,15 +467,9 @@ func (s *Service) PayInvoices(ctx context.Context, in PayInvoicesInput) (*PayRes
 
 // pay is PayInvoices' transaction.
 func (s *Service) pay(ctx context.Context, tx *ent.Tx, in payRequest, key string, now time.Time) (paid, error) {
-	if _, err := s.lockAccount(ctx, tx, in.AccountID); err != nil {
-		return paid{}, err
-	}
-	invs, err := s.openInvoices(ctx, tx, in.AccountID, in.InvoiceIDs)
+	invs, err := s.LockInvoices(ctx, tx, in.AccountID, in.InvoiceIDs, in.InvoiceIDs)
 	if err != nil {
 		return paid{}, err
-	}
-	if len(invs) != len(in.InvoiceIDs) {
-		return paid{}, s.whyNotPayable(ctx, tx, in.AccountID, in.InvoiceIDs, invs)
 	}
 	suspended, err := s.lockSuspended(ctx, tx, in.AccountID)
 	if err != nil {
