@@ -271,7 +271,7 @@ func (a *App) Jobs() []jobs.Job {
 			Description: "expire gateway payments left unfinished past BILLING_PAYMENT_EXPIRY; release holds and coupons"},
 		{Name: "resume-provisioning", Every: time.Minute,
 			Description: "hand paid resources that got no provisioning result within 10 minutes to the provisioner again",
-			Run: func(ctx context.Context) (int, error) { return a.Checkout.ResumeProvisioning(ctx, 0) }},
+			Run:         func(ctx context.Context) (int, error) { return a.Checkout.ResumeProvisioning(ctx, 0) }},
 		{Name: "reconcile-unknown-charges", Every: time.Minute, Run: a.Checkout.ReconcileUnknown,
 			Description: "ask the gateway about linked-account charges that got no answer"},
 		{Name: "auto-renew", Cron: "0 8 * * *", Run: at(a.Lifecycle.RunAutoRenewAttempts),
