@@ -7,6 +7,7 @@
 //
 //	Quote ──► PlaceOrder ──tx──► order + items + PENDING resources + coupon reserved + payment
 //	            │                 CREDIT: debit ─► SUCCEEDED ─► (after commit) provision
+//	            │                         (inline provisioner: provisioned and invoiced in the same tx)
 //	            │                 TOP_UP_AND_PAY / GATEWAY: hold credit part, attempt CREATED
 //	            │                 LINKED_ACCOUNT: attempt PENDING, payment PROCESSING
 //	            └─(after commit)─► gateway: StartPayment ─tx─► REQUIRES_ACTION (redirect URL)
@@ -182,24 +183,49 @@
 //
 // # Statements on the credit path
 //
-// A CREDIT checkout is two write transactions by design: PlaceOrder's, and
-// ReportProvisioning's for each resource (synchronous only with the
-// simulator's zero delay). Each round trip to PostgreSQL counts, so:
+// Each round trip to PostgreSQL counts (lib/pq sends a statement with
+// parameters as two exchanges, Parse/Describe then Bind/Execute), so a
+// CREDIT checkout is written as few statements as its rules allow:
 //
 //   - PlaceOrder makes the order and payment ids up front: the idempotency
 //     record is inserted with its result (idempotency.Expect), not updated
-//     after. CREDIT rows are written in their final states (order PAID,
-//     items PROVISIONING, payment SUCCEEDED with its credit part) instead
-//     of PENDING and then updated; the ledger, the rows and the events are
-//     those of the step-by-step path (TestCreditMatchesStepByStep). After
-//     commit the resources go to the provisioner from what the transaction
-//     wrote, without reading them back.
-//   - ReportProvisioning finds and locks the payment in one statement
-//     (through the resource's item and, since payments.order_id has no
-//     index, the account), reads the order's items once under that lock,
-//     and derives the event's Final flag and the order's end from them.
-//     Its invoice comes last, and on PostgreSQL the invoice is numbered by
-//     its own last statement (invoicing.CreatePrepaid): the month's
-//     sequence row, which serializes every invoice of the month, stays
-//     locked for that statement's end and the commit only.
+//     after. CREDIT rows are written in their final states instead of
+//     PENDING and then updated (placeFromCredit): the payment is settled
+//     first — events PENDING, the wallet's, SUCCEEDED; the debit, its
+//     ledger transaction and entries in one statement
+//     (ledger.Movement.NoEntities) — and the rows go in after it.
+//   - With an inline provisioner (the simulator without delay,
+//     provision.Simulator.Inline) the whole checkout is one write
+//     transaction: the resources are handed over inside it, after the
+//     debit, and their results recorded in it. When every resource
+//     succeeded, the rows are written as ReportProvisioning would leave
+//     them (order COMPLETED, items SUCCEEDED, resources ACTIVE with their
+//     period, the payment with its invoice ids), followed by the events it
+//     would append (each resource's Activate transition, then the
+//     payment's result, final on the last). A failure takes the
+//     step-by-step way inside the same transaction (provisionInline).
+//     Either way the rows, ledger entries and events are those of the
+//     step-by-step path (TestCreditMatchesStepByStep), and the answer is
+//     built from what the transaction wrote, not read back after commit.
+//     With a delay or the external provisioner the resources go to the
+//     provisioner after commit, as before, and ReportProvisioning records
+//     each result in a transaction of its own.
+//   - Events are deferred (events.Outbox.Defer): one multi-row INSERT with
+//     one pg_notify per transaction, so also one wake-up of every
+//     instance's listener per checkout.
+//   - The invoices come last (issueInvoices): the events are flushed, then
+//     invoicing.IssuePrepaid writes the invoices, their lines and their
+//     numbers in one statement. The month's sequence row, which serializes
+//     every invoice of the month, stays locked for that statement's end
+//     and the commit only.
+//   - ReportProvisioning (external provisioner or a delay) finds and locks
+//     the payment in one statement (through the resource's item and, since
+//     payments.order_id has no index, the account), reads the order's
+//     items once under that lock, and derives the event's Final flag and
+//     the order's end from them; its invoice comes last the same way.
+//
+// What is left per checkout (one resource): the idempotency record, the
+// account, four catalog reads (plan, components, prices, product), the
+// order, resources, items and payment inserts, the debit, the events and
+// the invoice — 13 statements in one transaction and one commit.
 package checkout
