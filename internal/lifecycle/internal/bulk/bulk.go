@@ -63,23 +63,26 @@ func Append(ctx context.Context, tx *ent.Tx, outbox *events.Outbox, postgres boo
 		return nil
 	}
 	topics, accounts, subjects, ats := make([]string, len(evs)), make([]string, len(evs)), make([]string, len(evs)), make([]string, len(evs))
-	payloads := make([][]byte, len(evs))
+	payloads := make([]string, len(evs))
 	for i, ev := range evs {
 		body, err := json.Marshal(ev.Payload)
 		if err != nil {
 			return fmt.Errorf("append %s event: encode: %w", ev.Topic, err)
 		}
-		topics[i], accounts[i], subjects[i], payloads[i] = ev.Topic, string(ev.AccountID), ev.SubjectID, body
+		topics[i], accounts[i], subjects[i], payloads[i] = ev.Topic, string(ev.AccountID), ev.SubjectID, string(body)
 		ats[i] = ev.At.UTC().Format(time.RFC3339Nano)
 	}
 	// One statement whatever the number of events: arrays, not a
-	// parameter per value. Ids are given in the order of the arrays. NOTIFY
+	// parameter per value. Ids are given in the order of the arrays. The
+	// payloads travel as text (JSON is UTF-8 without NUL; the database is
+	// UTF8, as Vietnamese texts need) and become the
+	// same bytes with convert_to: a bytea[] would be hex-encoded. NOTIFY
 	// is delivered when the transaction commits, never before.
 	_, err := tx.ExecContext(ctx, `
 		WITH e AS (
 			INSERT INTO outbox_events (topic, account_id, subject_id, payload, created_at)
-			SELECT t.topic, t.account_id, t.subject_id, t.payload, t.created_at
-			FROM unnest($1::text[], $2::text[], $3::text[], $4::bytea[], $5::timestamptz[])
+			SELECT t.topic, t.account_id, t.subject_id, convert_to(t.payload, 'UTF8'), t.created_at
+			FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[])
 				WITH ORDINALITY AS t(topic, account_id, subject_id, payload, created_at, ord)
 			ORDER BY t.ord
 			RETURNING id)
