@@ -75,9 +75,9 @@ func Append(ctx context.Context, tx *ent.Tx, outbox *events.Outbox, postgres boo
 	// One statement whatever the number of events: arrays, not a
 	// parameter per value. Ids are given in the order of the arrays. The
 	// payloads travel as text (JSON is UTF-8 without NUL; the database is
-	// UTF8, as Vietnamese texts need) and become the
-	// same bytes with convert_to: a bytea[] would be hex-encoded. NOTIFY
-	// is delivered when the transaction commits, never before.
+	// UTF8, as Vietnamese texts need) and become the same bytes with
+	// convert_to: a bytea[] would be hex-encoded. NOTIFY is delivered when
+	// the transaction commits, never before.
 	_, err := tx.ExecContext(ctx, `
 		WITH e AS (
 			INSERT INTO outbox_events (topic, account_id, subject_id, payload, created_at)
