@@ -823,3 +823,30 @@ func TestPostpaidInvoiceGateway(t *testing.T) {
 			[]string{pay.Invoices[0].ID, pay.Invoices[0].Status, pay.Invoices[0].AmountPaid, pay.Invoices[0].Outstanding})
 	})
 }
+
+// TestPostpaidStopStart: stopping and starting a postpaid resource has no
+// billing effect — the usage interval runs on, one line for the whole
+// time, stopped or not.
+func TestPostpaidStopStart(t *testing.T) {
+	t.Parallel()
+	b, clock := setupPostpaid(t)
+	r := b.gql(t, b.admin, ppConvertMutation, map[string]any{"in": map[string]any{
+		"accountId": string(b.accA.ID), "type": "POSTPAID", "reason": "contract", "creditLimit": "1000000"}})
+	require.Empty(t, r.Errors)
+	web, _ := b.ppMutate(t, b.custA, "createPostpaidResource", map[string]any{"idempotencyKey": "ss-1", "plan": "s-general-1x1", "name": "web"})
+	require.NotNil(t, web.Resource)
+	require.Empty(t, web.UserErrors)
+	vars := map[string]any{"id": web.Resource.ID}
+	for _, step := range []struct{ m, state string }{{"stopResource", "STOPPED"}, {"startResource", "ACTIVE"}} {
+		clock.Advance(time.Hour)
+		r := b.gql(t, b.custA, `mutation($id: ID!) { `+step.m+`(input: {resourceId: $id}) { resource { state } userErrors { code } } }`, vars)
+		require.Empty(t, r.Errors)
+		require.Contains(t, string(r.Data), `"state":"`+step.state+`"`)
+	}
+	clock.Advance(time.Hour)
+	charges := b.ppRunning(t, b.custA)
+	require.Len(t, charges, 1)
+	require.Len(t, charges[0].Lines, 1, "one usage interval across stop and start")
+	require.Equal(t, int64(180), charges[0].Lines[0].Minutes)
+	require.True(t, charges[0].Lines[0].PeriodStart.Equal(ppStart), "%s", charges[0].Lines[0].PeriodStart)
+}
