@@ -305,7 +305,9 @@ func TestListenerReconnect(t *testing.T) {
 	evs := receive(t, sub, 3)
 	require.Equal(t, []string{"down1", "down2", "down3"}, subjectsOf(evs))
 	requireIncreasing(t, evs)
-	require.True(t, l.Connected())
+	// pq may hand the loop its post-reconnect nil notification (which
+	// triggers the re-scan) before it reports the reconnection itself.
+	require.Eventually(t, l.Connected, waitFor, 5*time.Millisecond)
 
 	// Live again, and nothing was delivered twice.
 	appendCommitted(t, db, bus.Outbox, "after")
