@@ -2,12 +2,9 @@ package lifecycle_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"strconv"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -16,11 +13,11 @@ import (
 
 	"billing/ent"
 	"billing/ent/ledgertransaction"
-	"billing/ent/payment"
 	"billing/ent/price"
 	"billing/ent/resource"
 	"billing/internal/account"
 	"billing/internal/auth"
+	"billing/internal/bench/loadgen"
 	"billing/internal/checkout"
 	"billing/internal/coupon"
 	"billing/internal/events"
@@ -59,7 +56,7 @@ const loadWorkers = 8
 // goroutines place CREDIT checkouts through checkout.Service, and the
 // same load for as long again without the sweep, and reports
 // checkouts/s both ways and their ratio (goal ≥ 0.8), and the sweep's
-// rate under that load. Every measurement starts from the same table (all
+// loadgen.Rate under that load. Every measurement starts from the same table (all
 // ACTIVE, no events or notices, vacuumed). Run with make bench and
 // BILLING_TEST_DATABASE_URL; on SQLite it is skipped.
 func BenchmarkExpireDue(b *testing.B) {
@@ -114,7 +111,7 @@ func BenchmarkExpireDue(b *testing.B) {
 	}
 
 	var loudD, quietD, plainD, loadedD time.Duration
-	var during, alone rate
+	var during, alone loadgen.Rate
 	b.ResetTimer()
 	for range b.N {
 		plainD += measure(func() (int, error) {
@@ -132,13 +129,13 @@ func BenchmarkExpireDue(b *testing.B) {
 
 		var sweepD time.Duration
 		loadedD += measure(func() (int, error) {
-			n, r, err := load.during(func() (int, error) { return loud.ExpireDue(ctx, now) })
-			during.add(r.rate)
-			sweepD = r.sweep
+			n, r, err := load.During(func() (int, error) { return loud.ExpireDue(ctx, now) })
+			during.Add(r.Rate)
+			sweepD = r.Job
 			return n, err
 		})
 		b.StopTimer()
-		alone.add(load.alone(b, sweepD))
+		alone.Add(loadAlone(b, load, sweepD))
 		b.StartTimer()
 	}
 	b.StopTimer()
@@ -149,7 +146,7 @@ func BenchmarkExpireDue(b *testing.B) {
 	b.ReportMetric(rate(loudD)/rate(plainD), "ratio")
 	b.ReportMetric(rate(quietD)/rate(plainD), "ratio-no-notices")
 	b.ReportMetric(rate(loadedD), "expire-under-load-rows/s")
-	reportLoad(b, during, alone)
+	loadgen.Report(b, during, alone)
 }
 
 // autoRenewRows is how many auto-renew-on resources BenchmarkAutoRenew
@@ -163,7 +160,7 @@ func BenchmarkExpireDue(b *testing.B) {
 // 30–45 resources per second alone and 8–14 under the checkout load, so
 // 100,000 would take about 40 minutes alone and over two hours under
 // load, each iteration. Nothing in a renewal grows with the number due
-// (index lookups and per-account work), so the rate of 2,000 stands for
+// (index lookups and per-account work), so the loadgen.Rate of 2,000 stands for
 // that of 100,000; set the variable to measure it.
 const autoRenewRows = 2_000
 
@@ -250,7 +247,7 @@ func BenchmarkAutoRenew(b *testing.B) {
 	// that every one renewed.
 	now := first
 	renewed := 0
-	renew := func(sweep func(func() (int, error)) (int, loaded)) loaded {
+	renew := func(sweep func(func() (int, error)) (int, loadgen.Loaded)) loadgen.Loaded {
 		b.Helper()
 		clock.Advance(now.Sub(clock.Now()))
 		made, r := sweep(func() (int, error) { return svc.RunAutoRenewAttempts(ctx, now) })
@@ -263,24 +260,24 @@ func BenchmarkAutoRenew(b *testing.B) {
 		now = now.AddDate(0, 0, 30)
 		return r
 	}
-	alone := func(run func() (int, error)) (int, loaded) {
+	alone := func(run func() (int, error)) (int, loadgen.Loaded) {
 		start := time.Now()
 		made, err := run()
 		d := time.Since(start)
 		require.NoError(b, err)
-		return made, loaded{sweep: d}
+		return made, loadgen.Loaded{Job: d}
 	}
-	withLoad := func(run func() (int, error)) (int, loaded) {
+	withLoad := func(run func() (int, error)) (int, loadgen.Loaded) {
 		// The load's own resources start with auto-renew on; keep them
 		// out of the attempts.
-		env.exec(b, `UPDATE resources SET auto_renew = false WHERE auto_renew AND account_id IN (`+quoted(load.accounts)+`)`)
-		made, r, err := load.during(run)
+		env.exec(b, `UPDATE resources SET auto_renew = false WHERE auto_renew AND account_id IN (`+quoted(load.Accounts())+`)`)
+		made, r, err := load.During(run)
 		require.NoError(b, err)
 		return made, r
 	}
 	var (
 		plainD, renewD, loadedD time.Duration
-		during, without         rate
+		during, without         loadgen.Rate
 	)
 	b.ResetTimer()
 	for i := range b.N {
@@ -288,16 +285,16 @@ func BenchmarkAutoRenew(b *testing.B) {
 		plainD += plain(now)
 		b.StartTimer()
 		r := renew(alone)
-		renewD += r.sweep
-		solo := r.sweep
+		renewD += r.Job
+		solo := r.Job
 		b.StopTimer()
 		env.exec(b, `VACUUM ANALYZE`)
 		r = renew(withLoad)
-		loadedD += r.sweep
-		during.add(r.rate)
-		without.add(load.alone(b, r.sweep))
+		loadedD += r.Job
+		during.Add(r.Rate)
+		without.Add(loadAlone(b, load, r.Job))
 		b.Logf("iteration %d: %d renewals in %s alone, in %s under load with %d checkouts (%d without the attempts)",
-			i, n, solo, r.sweep, r.n, without.n)
+			i, n, solo, r.Job, r.N, without.N)
 		b.StartTimer()
 	}
 	b.StopTimer()
@@ -308,7 +305,7 @@ func BenchmarkAutoRenew(b *testing.B) {
 	b.ReportMetric(basePerSec, "plain-rows/s")
 	b.ReportMetric(perSec/basePerSec, "ratio")
 	b.ReportMetric(float64(n*b.N)/loadedD.Seconds(), "renew-under-load-rows/s")
-	reportLoad(b, during, without)
+	loadgen.Report(b, during, without)
 }
 
 // skipOnSQLite skips a benchmark of n rows on SQLite: its seeding is
@@ -396,117 +393,18 @@ func (e *benchEnv) exec(b *testing.B, queries ...string) {
 	}
 }
 
-// load places checkouts: one resource of s-general-1x1 for one month,
-// paid by CREDIT, by each of its workers on its own account.
-type load struct {
-	co       *checkout.Service
-	accounts []pulid.ID
-	keys     atomic.Int64
-}
-
-func (e *benchEnv) load(b *testing.B, workers int) *load {
+// load places checkouts, one worker per funded account.
+func (e *benchEnv) load(b *testing.B, workers int) *loadgen.Load {
 	b.Helper()
-	return &load{co: e.checkout, accounts: e.accounts(b, workers, 100_000_000_000)}
+	return loadgen.New(e.checkout, "s-general-1x1", e.accounts(b, workers, 100_000_000_000))
 }
 
-// rate is checkouts (or rows) over a duration.
-type rate struct {
-	n int
-	d time.Duration
-}
-
-func (r *rate) add(o rate) { r.n += o.n; r.d += o.d }
-
-func (r rate) perSec() float64 { return float64(r.n) / r.d.Seconds() }
-
-// run places checkouts until stop is closed and returns how many
-// completed and how long the workers ran.
-func (l *load) run(stop <-chan struct{}) (rate, error) {
-	var (
-		wg    sync.WaitGroup
-		done  atomic.Int64
-		mu    sync.Mutex
-		errs  []error
-		start = time.Now()
-	)
-	for _, acc := range l.accounts {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			ctx := auth.WithViewer(context.Background(), auth.Viewer{Subject: "owner", Role: auth.RoleCustomer, AccountID: string(acc)})
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				res, err := l.co.PlaceOrder(ctx, checkout.PlaceOrderInput{
-					IdempotencyKey: fmt.Sprintf("load-%d", l.keys.Add(1)), Method: payment.MethodCREDIT,
-					Items: []checkout.ItemInput{{PlanRef: "s-general-1x1", Count: 1, Months: 1}},
-				})
-				if err == nil && res.Payment.Status != payment.StatusSUCCEEDED {
-					err = fmt.Errorf("payment %s", res.Payment.Status)
-				}
-				if err != nil {
-					mu.Lock()
-					errs = append(errs, err)
-					mu.Unlock()
-					return
-				}
-				done.Add(1)
-			}
-		}()
-	}
-	wg.Wait()
-	return rate{n: int(done.Load()), d: time.Since(start)}, errors.Join(errs...)
-}
-
-// loaded is a sweep's duration and the checkouts placed meanwhile.
-type loaded struct {
-	rate
-	sweep time.Duration
-}
-
-// during runs sweep while the load runs (it stops when the sweep ends),
-// and returns what sweep returned, the checkouts and the sweep's
-// duration.
-func (l *load) during(sweep func() (int, error)) (int, loaded, error) {
-	stop := make(chan struct{})
-	var (
-		r       rate
-		loadErr error
-		wg      sync.WaitGroup
-	)
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		r, loadErr = l.run(stop)
-	}()
-	start := time.Now()
-	n, err := sweep()
-	d := time.Since(start)
-	close(stop)
-	wg.Wait()
-	return n, loaded{rate: r, sweep: d}, errors.Join(err, loadErr)
-}
-
-// alone runs the load by itself for d.
-func (l *load) alone(b *testing.B, d time.Duration) rate {
+// loadAlone runs the load by itself for d.
+func loadAlone(b *testing.B, l *loadgen.Load, d time.Duration) loadgen.Rate {
 	b.Helper()
-	stop := make(chan struct{})
-	t := time.AfterFunc(d, func() { close(stop) })
-	defer t.Stop()
-	r, err := l.run(stop)
+	r, err := l.Alone(d)
 	require.NoError(b, err)
 	return r
-}
-
-// reportLoad reports checkouts per second during the sweep, without it
-// for as long, and their ratio.
-func reportLoad(b *testing.B, during, alone rate) {
-	b.ReportMetric(during.perSec(), "checkouts/s-during")
-	b.ReportMetric(alone.perSec(), "checkouts/s-alone")
-	b.ReportMetric(during.perSec()/alone.perSec(), "checkout-ratio")
 }
 
 // quoted renders ids as SQL string literals separated by commas.

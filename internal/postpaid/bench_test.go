@@ -7,8 +7,6 @@ import (
 	"net/url"
 	"os"
 	"strconv"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -17,10 +15,10 @@ import (
 
 	"billing/ent"
 	"billing/ent/ledgertransaction"
-	"billing/ent/payment"
 	"billing/ent/price"
 	"billing/internal/account"
 	"billing/internal/auth"
+	"billing/internal/bench/loadgen"
 	"billing/internal/checkout"
 	"billing/internal/coupon"
 	"billing/internal/events"
@@ -120,7 +118,7 @@ func BenchmarkMonthEnd(b *testing.B) {
 	}
 	// monthEnd invoices the month before now, with the clock at now.
 	month := 0
-	monthEnd := func(sweep func(func() (int, error)) (int, loaded)) loaded {
+	monthEnd := func(sweep func(func() (int, error)) (int, loadgen.Loaded)) loadgen.Loaded {
 		b.Helper()
 		now := local(2026, time.Month(2+month), 1, 0, 0)
 		month++
@@ -132,21 +130,21 @@ func BenchmarkMonthEnd(b *testing.B) {
 		require.Equal(b, n, got)
 		return r
 	}
-	alone := func(run func() (int, error)) (int, loaded) {
+	alone := func(run func() (int, error)) (int, loadgen.Loaded) {
 		start := time.Now()
 		got, err := run()
 		d := time.Since(start)
 		require.NoError(b, err)
-		return got, loaded{sweep: d}
+		return got, loadgen.Loaded{Job: d}
 	}
-	withLoad := func(run func() (int, error)) (int, loaded) {
-		got, r, err := load.during(run)
+	withLoad := func(run func() (int, error)) (int, loadgen.Loaded) {
+		got, r, err := load.During(run)
 		require.NoError(b, err)
 		return got, r
 	}
 	var (
 		monthEndD, baseline, loadedD time.Duration
-		during, without              rate
+		during, without              loadgen.Rate
 	)
 	b.ResetTimer()
 	for i := range b.N {
@@ -154,14 +152,14 @@ func BenchmarkMonthEnd(b *testing.B) {
 		baseline += insertRows(fmt.Sprintf("%d_before", i))
 		b.StartTimer()
 
-		monthEndD += monthEnd(alone).sweep
+		monthEndD += monthEnd(alone).Job
 
 		b.StopTimer()
 		baseline += insertRows(fmt.Sprintf("%d_after", i))
 		r := monthEnd(withLoad)
-		loadedD += r.sweep
-		during.add(r.rate)
-		without.add(load.alone(b, r.sweep))
+		loadedD += r.Job
+		during.Add(r.Rate)
+		without.Add(loadAlone(b, load, r.Job))
 		b.StartTimer()
 	}
 	b.StopTimer()
@@ -172,9 +170,9 @@ func BenchmarkMonthEnd(b *testing.B) {
 	b.ReportMetric(basePerSec, "baseline_rows/s")
 	b.ReportMetric(perSec/basePerSec, "ratio")
 	b.ReportMetric(float64(n*b.N)/loadedD.Seconds(), "invoices/s-under-load")
-	b.ReportMetric(during.perSec(), "checkouts/s-during")
-	b.ReportMetric(without.perSec(), "checkouts/s-alone")
-	b.ReportMetric(during.perSec()/without.perSec(), "checkout-ratio")
+	b.ReportMetric(during.PerSec(), "checkouts/s-during")
+	b.ReportMetric(without.PerSec(), "checkouts/s-alone")
+	b.ReportMetric(during.PerSec()/without.PerSec(), "checkout-ratio")
 }
 
 // loadWorkers is how many goroutines place checkouts during month-end
@@ -182,26 +180,20 @@ func BenchmarkMonthEnd(b *testing.B) {
 // customers buy: the load measures the service, not one wallet's lock.
 const loadWorkers = 8
 
-// load places prepaid checkouts — one s-general-1x1 (181,000 VND, VAT
-// included) for one month, paid by CREDIT — by each of its workers on
-// its own PREPAID account.
-type load struct {
-	co       *checkout.Service
-	accounts []pulid.ID
-	keys     atomic.Int64
-}
-
 // newLoad wires a checkout on db and opens its catalog (a prepaid product
-// of its own) and funded accounts.
-func newLoad(b *testing.B, db *store.DB, clock clockwork.Clock, led *ledger.Service, workers int) *load {
+// of its own) and funded accounts: the load places prepaid checkouts —
+// one s-general-1x1 (181,000 VND, VAT included) for one month, paid by
+// CREDIT — by each of its workers on its own PREPAID account.
+func newLoad(b *testing.B, db *store.DB, clock clockwork.Clock, led *ledger.Service, workers int) *loadgen.Load {
 	b.Helper()
 	sys := auth.SystemContext(context.Background())
 	outbox := events.NewOutbox(true, nil)
-	l := &load{co: checkout.New(checkout.Config{
+	co := checkout.New(checkout.Config{
 		DB: db, Ledger: led, Outbox: outbox, Coupons: coupon.New(db, clock), Gateway: noGateway{},
 		Provisioner: provision.NewSimulator(provision.SimulatorConfig{Clock: clock}),
 		Invoices:    invoicing.New(db, clock, nil), Clock: clock, PublicURL: "https://billing.test",
-	})}
+	})
+	var ids []pulid.ID
 	p, err := db.Client.Product.Create().SetCode("vserver-prepaid").SetName("vServer").SetAllowedPeriods([]int{1}).Save(sys)
 	require.NoError(b, err)
 	pl, err := db.Client.Plan.Create().SetProductID(p.ID).SetCode("s-general-1x1").SetName("s-general-1x1").Save(sys)
@@ -220,98 +212,15 @@ func newLoad(b *testing.B, db *store.DB, clock clockwork.Clock, led *ledger.Serv
 			_, err := led.Credit(sys, tx, ledger.Movement{AccountID: a.ID, Amount: vnd(100_000_000_000), Kind: ledgertransaction.KindADJUSTMENT})
 			return err
 		}))
-		l.accounts = append(l.accounts, a.ID)
+		ids = append(ids, a.ID)
 	}
-	return l
+	return loadgen.New(co, "s-general-1x1", ids)
 }
 
-// rate is checkouts over a duration.
-type rate struct {
-	n int
-	d time.Duration
-}
-
-func (r *rate) add(o rate) { r.n += o.n; r.d += o.d }
-
-func (r rate) perSec() float64 { return float64(r.n) / r.d.Seconds() }
-
-// run places checkouts until stop is closed and returns how many
-// completed and how long the workers ran.
-func (l *load) run(stop <-chan struct{}) (rate, error) {
-	var (
-		wg    sync.WaitGroup
-		done  atomic.Int64
-		mu    sync.Mutex
-		errs  []error
-		start = time.Now()
-	)
-	for _, acc := range l.accounts {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			ctx := auth.WithViewer(context.Background(), auth.Viewer{Subject: "owner", Role: auth.RoleCustomer, AccountID: string(acc)})
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				res, err := l.co.PlaceOrder(ctx, checkout.PlaceOrderInput{
-					IdempotencyKey: fmt.Sprintf("load-%d", l.keys.Add(1)), Method: payment.MethodCREDIT,
-					Items: []checkout.ItemInput{{PlanRef: "s-general-1x1", Count: 1, Months: 1}},
-				})
-				if err == nil && res.Payment.Status != payment.StatusSUCCEEDED {
-					err = fmt.Errorf("payment %s", res.Payment.Status)
-				}
-				if err != nil {
-					mu.Lock()
-					errs = append(errs, err)
-					mu.Unlock()
-					return
-				}
-				done.Add(1)
-			}
-		}()
-	}
-	wg.Wait()
-	return rate{n: int(done.Load()), d: time.Since(start)}, errors.Join(errs...)
-}
-
-// loaded is a run's duration and the checkouts placed meanwhile.
-type loaded struct {
-	rate
-	sweep time.Duration
-}
-
-// during runs job while the load runs (it stops when the job ends), and
-// returns what job returned, the checkouts and the job's duration.
-func (l *load) during(job func() (int, error)) (int, loaded, error) {
-	stop := make(chan struct{})
-	var (
-		r       rate
-		loadErr error
-		wg      sync.WaitGroup
-	)
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		r, loadErr = l.run(stop)
-	}()
-	start := time.Now()
-	n, err := job()
-	d := time.Since(start)
-	close(stop)
-	wg.Wait()
-	return n, loaded{rate: r, sweep: d}, errors.Join(err, loadErr)
-}
-
-// alone runs the load by itself for d.
-func (l *load) alone(b *testing.B, d time.Duration) rate {
+// loadAlone runs the load by itself for d.
+func loadAlone(b *testing.B, l *loadgen.Load, d time.Duration) loadgen.Rate {
 	b.Helper()
-	stop := make(chan struct{})
-	t := time.AfterFunc(d, func() { close(stop) })
-	defer t.Stop()
-	r, err := l.run(stop)
+	r, err := l.Alone(d)
 	require.NoError(b, err)
 	return r
 }
