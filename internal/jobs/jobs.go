@@ -71,6 +71,12 @@ type Options struct {
 	Logger   *slog.Logger
 	// Elector, when set, lets only the leader run jobs (PostgreSQL).
 	Elector gocron.Elector
+	// LimitMode is what happens when a job is due while its previous run
+	// is still going (0: gocron.LimitModeReschedule, the due run is
+	// skipped). Tests that step a fake clock right after a run returned
+	// use gocron.LimitModeWait: gocron frees the job a moment after its
+	// function returns, and a run due in that moment must not be lost.
+	LimitMode gocron.LimitMode
 }
 
 // New returns a scheduler for jobs; Start starts it.
@@ -83,6 +89,10 @@ func New(opts Options, jobs ...Job) (*Scheduler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("new scheduler: %w", err)
 	}
+	limit := opts.LimitMode
+	if limit == 0 {
+		limit = gocron.LimitModeReschedule
+	}
 	sc := &Scheduler{s: s, logger: opts.Logger, jobs: jobs}
 	for _, j := range jobs {
 		j := j
@@ -91,7 +101,7 @@ func New(opts Options, jobs ...Job) (*Scheduler, error) {
 			def = gocron.CronJob(j.Cron, false)
 		}
 		_, err := s.NewJob(def, gocron.NewTask(func() { sc.run(j) }),
-			gocron.WithName(j.Name), gocron.WithSingletonMode(gocron.LimitModeReschedule))
+			gocron.WithName(j.Name), gocron.WithSingletonMode(limit))
 		if err != nil {
 			return nil, fmt.Errorf("schedule %s: %w", j.Name, err)
 		}
