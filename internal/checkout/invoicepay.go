@@ -211,7 +211,7 @@ func (s *Service) invoicePaymentResult(ctx context.Context, id pulid.ID, replaye
 // It reports whether the payment succeeded in it (credit covered all).
 func (s *Service) placeInvoicePayment(ctx context.Context, tx *ent.Tx, in invoicePayRequest, asGiven []pulid.ID,
 	key string, id pulid.ID, now time.Time) (bool, error) {
-	invs, err := s.postpaid.LockInvoices(ctx, tx, in.AccountID, in.InvoiceIDs, asGiven)
+	invs, err := s.postpaid.LockInvoices(ctx, tx, in.AccountID, asGiven)
 	if err != nil {
 		return false, err
 	}

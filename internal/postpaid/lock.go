@@ -2,6 +2,7 @@ package postpaid
 
 import (
 	"context"
+	"slices"
 
 	"billing/ent"
 	"billing/internal/pulid"
@@ -10,15 +11,18 @@ import (
 // LockInvoices takes, inside tx, the first locks of a payment of an
 // account's invoices in this package's lock order — the account, then the
 // invoices (PostgreSQL; SQLite serializes writers) — and returns the
-// invoices named by ids (distinct) in the order credit pays them. Each
-// must be an open invoice (UNPAID or PARTIALLY_PAID) of the account:
-// otherwise the first that is not — by its position in asGiven, the
-// caller's list — is a fault on input.invoiceIds.<i>: NotFound when it is
+// invoices named in asGiven, the caller's list (duplicates count once),
+// in the order credit pays them. Each must be an open invoice (UNPAID or
+// PARTIALLY_PAID) of the account: otherwise the first that is not is a
+// fault on input.invoiceIds.<i>, i its position in asGiven: NotFound when it is
 // unknown or another account's, InvalidState when it is PAID or VOID.
 // Invoices are paid whatever the account's status: the debt is owed all
 // the same. The checkout's gateway payments of invoices start with it, as
 // PayInvoices does.
-func (s *Service) LockInvoices(ctx context.Context, tx *ent.Tx, accountID pulid.ID, ids, asGiven []pulid.ID) ([]*ent.Invoice, error) {
+func (s *Service) LockInvoices(ctx context.Context, tx *ent.Tx, accountID pulid.ID, asGiven []pulid.ID) ([]*ent.Invoice, error) {
+	ids := slices.Clone(asGiven)
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
 	if _, err := s.lockAccount(ctx, tx, accountID); err != nil {
 		return nil, err
 	}

@@ -448,7 +448,7 @@ func (s *Service) PayInvoices(ctx context.Context, in PayInvoicesInput) (*PayRes
 	now := s.now()
 	rec, replayed, err := idempotency.Do(ctx, s.db, a.scope(), in.IdempotencyKey, PayOperation, req,
 		func(ctx context.Context, tx *ent.Tx) (paid, error) {
-			return s.pay(ctx, tx, req, in.IdempotencyKey, now)
+			return s.pay(ctx, tx, req, in.InvoiceIDs, in.IdempotencyKey, now)
 		}, idempotency.At(now))
 	if err != nil {
 		return nil, fmt.Errorf("pay invoices: %w", err)
@@ -465,9 +465,10 @@ func (s *Service) PayInvoices(ctx context.Context, in PayInvoicesInput) (*PayRes
 	return &PayResult{Payment: p, Invoices: invs, Replayed: replayed}, nil
 }
 
-// pay is PayInvoices' transaction.
-func (s *Service) pay(ctx context.Context, tx *ent.Tx, in payRequest, key string, now time.Time) (paid, error) {
-	invs, err := s.LockInvoices(ctx, tx, in.AccountID, in.InvoiceIDs, in.InvoiceIDs)
+// pay is PayInvoices' transaction; asGiven is the caller's list of
+// invoices, which faults point into.
+func (s *Service) pay(ctx context.Context, tx *ent.Tx, in payRequest, asGiven []pulid.ID, key string, now time.Time) (paid, error) {
+	invs, err := s.LockInvoices(ctx, tx, in.AccountID, asGiven)
 	if err != nil {
 		return paid{}, err
 	}

@@ -196,6 +196,9 @@ func TestPayInvoices(t *testing.T) {
 	// A paid invoice has nothing to pay; another account's does not exist.
 	_, err = b.svc.PayInvoices(customer(acc), postpaid.PayInvoicesInput{IdempotencyKey: key(), InvoiceIDs: []pulid.ID{c.ID}})
 	requireFault(t, err, fault.InvalidState, "input", "invoiceIds", "0")
+	// The fault names the position in the caller's list, duplicates included.
+	_, err = b.svc.PayInvoices(customer(acc), postpaid.PayInvoicesInput{IdempotencyKey: key(), InvoiceIDs: []pulid.ID{a.ID, a.ID, c.ID}})
+	requireFault(t, err, fault.InvalidState, "input", "invoiceIds", "2")
 	other := b.account(t, 10_000_000)
 	_, err = b.svc.PayInvoices(customer(other), postpaid.PayInvoicesInput{IdempotencyKey: key(), InvoiceIDs: []pulid.ID{a.ID}})
 	requireFault(t, err, fault.NotFound, "input", "invoiceIds", "0")
