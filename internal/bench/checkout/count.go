@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"database/sql/driver"
 	"fmt"
 	"io"
@@ -12,14 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	entsql "entgo.io/ent/dialect/sql"
-
-	"github.com/lib/pq"
-
-	"billing/ent"
 	"billing/internal/store"
-
-	"entgo.io/ent/dialect"
 )
 
 // roundTrips counts what the service's connection pool asks of
@@ -28,10 +20,14 @@ import (
 // one is a transaction of its own that PostgreSQL also counts as a commit.
 //
 // lib/pq (without binary_parameters, which the schema's jsonb columns rule
-// out) sends a statement with parameters as two exchanges: Parse/Describe
-// /Sync to learn the parameter types, then Bind/Execute/Sync. Outside a
-// block each Sync ends a transaction, so such a statement counts twice in
-// xact_commit; inside a block it costs two round trips and no commit.
+// out) prepares a statement with parameters with one exchange,
+// Parse/Describe/Sync, to learn the parameter types, then runs it with
+// Bind/Execute/Sync. store's statement cache keeps the prepared statement
+// on its connection, so the first exchange happens once per connection
+// and statement text, not per execution. Outside a block each Sync ends a
+// transaction, so a prepare there counts in xact_commit too; inside a
+// block it costs a round trip and no commit. txArgs and autoArgs count
+// those prepares.
 type roundTrips struct {
 	txCommits, txRollbacks atomic.Int64 // BEGIN … COMMIT / ROLLBACK blocks
 	txStatements, txArgs   atomic.Int64 // statements inside them, those with parameters
@@ -115,28 +111,18 @@ func (s tripSnapshot) sub(o tripSnapshot) tripSnapshot {
 
 // exchanges is the number of client-server round trips the counted
 // statements took with lib/pq's default protocol: BEGIN and COMMIT or
-// ROLLBACK, one per statement, one more per statement with parameters.
+// ROLLBACK, one per statement, one more per statement prepared.
 func (s tripSnapshot) exchanges() int64 {
 	return 2*(s.txCommits+s.txRollbacks) + s.txStatements + s.txArgs + s.autocommit + s.autoArgs
 }
 
-// openCounted opens PostgreSQL like store.OpenPostgres (same driver and
-// pool limits) through a driver that counts round trips into r.
+// openCounted opens PostgreSQL exactly like store.OpenPostgres (same
+// driver, statement cache and pool limits), with a driver that counts
+// round trips into r between lib/pq and the cache.
 func openCounted(ctx context.Context, databaseURL string, r *roundTrips) (*store.DB, error) {
-	connector, err := pq.NewConnector(databaseURL)
-	if err != nil {
-		return nil, fmt.Errorf("open postgres: %w", err)
-	}
-	db := sql.OpenDB(&countingConnector{inner: connector, trips: r})
-	// The same pool as store.OpenPostgres.
-	db.SetMaxOpenConns(40)
-	db.SetMaxIdleConns(40)
-	if err := db.PingContext(ctx); err != nil {
-		_ = db.Close()
-		return nil, fmt.Errorf("open postgres: %w", err)
-	}
-	drv := entsql.OpenDB(dialect.Postgres, db)
-	return &store.DB{Client: ent.NewClient(ent.Driver(drv)), SQL: db, Dialect: dialect.Postgres}, nil
+	return store.OpenPostgresWith(ctx, databaseURL, func(c driver.Connector) driver.Connector {
+		return &countingConnector{inner: c, trips: r}
+	})
 }
 
 type countingConnector struct {
@@ -205,7 +191,14 @@ func (c *countingConn) ExecContext(ctx context.Context, query string, args []dri
 	return c.Conn.(driver.ExecerContext).ExecContext(ctx, query, args)
 }
 
+// PrepareContext is the Parse/Describe/Sync exchange of a statement
+// with parameters, once per connection with store's statement cache.
 func (c *countingConn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
+	if c.inTx {
+		c.trips.txArgs.Add(1)
+	} else {
+		c.trips.autoArgs.Add(1)
+	}
 	st, err := c.Conn.(driver.ConnPrepareContext).PrepareContext(ctx, query)
 	if err != nil {
 		return nil, err

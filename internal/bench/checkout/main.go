@@ -422,10 +422,10 @@ func report(out io.Writer, levels []level) {
 	fmt.Fprintln(out, "commits/checkout = Δ pg_stat_database.xact_commit of the service database ÷ checkouts placed (warm-up included), made of:")
 	fmt.Fprintln(out, "  write tx       BEGIN … COMMIT blocks of the service's pool: the order with its payment, the provisioning result with its invoice, …")
 	fmt.Fprintln(out, "  reads          statements sent outside a block (reads after commit, event listener scans): each is a transaction of its own")
-	fmt.Fprintln(out, "  describes      the extra Parse/Describe/Sync exchange lib/pq sends before each such statement with parameters, also a transaction")
+	fmt.Fprintln(out, "  describes      the Parse/Describe/Sync exchange that prepares such a statement with parameters (once per connection: store caches it), also a transaction")
 	fmt.Fprintln(out, "  rest           commits not from the pool: the event listener's LISTEN connection reads the NOTIFY queue in a")
 	fmt.Fprintln(out, "                 transaction each time a notifying commit wakes it (about one per write tx), plus start and stop")
-	fmt.Fprintln(out, "round trips      = client-server exchanges of the pool per checkout (BEGIN, COMMIT, one per statement, one more per statement with parameters)")
+	fmt.Fprintln(out, "round trips      = client-server exchanges of the pool per checkout (BEGIN, COMMIT, one per statement, one more per statement prepared)")
 	fmt.Fprintln(out, "CPU ms/checkout  = CPU time used during the measured run ÷ its checkouts: this process (the service and the HTTP")
 	fmt.Fprintln(out, "                 clients driving it) and the service database's PostgreSQL backends (local server only)")
 	for _, lv := range levels {
