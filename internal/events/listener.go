@@ -299,7 +299,8 @@ func (l *Listener) seed(ctx context.Context) error {
 // scan publishes, in id order, the committed rows not published yet: the
 // gaps that have filled since the last scan, then everything above
 // lastSeen, in batches. Gap ids all lie below lastSeen, so one query per
-// batch reads both (WHERE id > lastSeen OR id IN (gaps) ORDER BY id):
+// batch reads both (WHERE id >= oldest gap AND (id > lastSeen OR id IN
+// (gaps)) ORDER BY id):
 // normally a wake-up costs one statement. Its only values are int64s,
 // written into the SQL text, so lib/pq sends it with the simple protocol
 // (one round trip, no Parse/Describe exchange; outside a transaction that
@@ -333,7 +334,11 @@ func (l *Listener) scan(ctx context.Context) error {
 	for {
 		where := "id > " + strconv.FormatInt(l.lastSeen, 10)
 		if len(gaps) > 0 {
-			where += " OR id IN (" + idList(gaps) + ")"
+			// The lower bound lets PostgreSQL start its ordered index scan
+			// at the oldest gap; with the OR alone it walked the index
+			// from the table's first row, in milliseconds per scan.
+			where = "id >= " + strconv.FormatInt(gaps[0], 10) +
+				" AND (" + where + " OR id IN (" + idList(gaps) + "))"
 		}
 		rows, err := l.read(ctx, where, l.batchSize)
 		if err != nil {
