@@ -274,7 +274,7 @@ func (s *Service) priceAction(ctx context.Context, tx *ent.Tx, it ActionItem, r 
 		}
 		// Like a new purchase: the plan's current price for the same
 		// quantities.
-		pl, err := catalog.ActivePlan(ctx, tx.Client(), string(r.PlanID))
+		pl, err := s.plans.Active(ctx, tx.Client(), string(r.PlanID))
 		if err != nil {
 			return pricedAction{}, err
 		}

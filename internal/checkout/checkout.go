@@ -14,6 +14,7 @@ import (
 	entaccount "billing/ent/account"
 	"billing/ent/payment"
 	"billing/internal/auth"
+	"billing/internal/catalog"
 	"billing/internal/coupon"
 	"billing/internal/events"
 	"billing/internal/fault"
@@ -101,6 +102,7 @@ type Service struct {
 	publicURL      string
 	postpaid       *postpaid.Service
 	logger         *slog.Logger
+	plans          *catalog.PlanCache
 }
 
 // New returns a checkout service. It panics when a dependency is missing:
@@ -127,6 +129,7 @@ func New(cfg Config) *Service {
 		publicURL:      strings.TrimRight(cfg.PublicURL, "/"),
 		postpaid:       cfg.Postpaid,
 		logger:         cfg.Logger,
+		plans:          catalog.NewPlanCache(cfg.DB.Client, catalog.CacheTTL),
 	}
 	if s.loc == nil {
 		s.loc = cfg.Invoices.Location()

@@ -62,6 +62,12 @@
 //     of exactly its share); PlaceOrder verifies before commit that this
 //     rebuild equals the quote for every resource, so the invoice always
 //     says what the customer was quoted.
+//   - Plans come from a catalog.PlanCache (one per Service): a catalog
+//     change made through the service's ent client is seen by the next
+//     quote or order; one made by another process within
+//     catalog.CacheTTL (10 s). PlaceOrder still checks its invoices
+//     against what it priced, so a stale plan can never make an invoice
+//     differ from its order.
 //   - A refused coupon refuses the order (fault.CouponInvalid on
 //     input.couponCode, nothing written), including when the last
 //     redemption was taken by a concurrent order: silently charging more

@@ -96,7 +96,7 @@ func (s *Service) price(ctx context.Context, tx *ent.Tx, accountID pulid.ID, ite
 	qitems := make([]pricing.QuoteItem, len(items))
 	for i, it := range items {
 		prefix := []string{"input", "items", strconv.Itoa(i)}
-		pl, err := catalog.ActivePlan(ctx, client, strings.TrimSpace(it.PlanRef))
+		pl, err := s.plans.Active(ctx, client, it.PlanRef)
 		if err != nil {
 			return nil, withField(err, prefix...)
 		}

@@ -241,7 +241,7 @@ func (s *Service) priceResize(ctx context.Context, tx *ent.Tx, req resizeRequest
 	if ref == "" {
 		ref = string(r.PlanID)
 	}
-	pl, err := catalog.ActivePlan(ctx, tx.Client(), ref)
+	pl, err := s.plans.Active(ctx, tx.Client(), ref)
 	if err != nil {
 		return nil, withField(err, "input")
 	}
