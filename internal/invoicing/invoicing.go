@@ -26,6 +26,7 @@ type Service struct {
 	db    *store.DB
 	clock clockwork.Clock
 	loc   *time.Location
+	gate  *gate
 }
 
 // New returns an invoicing service. loc is the billing time zone that
@@ -41,7 +42,7 @@ func New(db *store.DB, clock clockwork.Clock, loc *time.Location) *Service {
 			panic(fmt.Sprintf("invoicing.New: load %s: %v", DefaultLocation, err))
 		}
 	}
-	return &Service{db: db, clock: clock, loc: loc}
+	return &Service{db: db, clock: clock, loc: loc, gate: newGate()}
 }
 
 // Location is the billing time zone.
@@ -200,6 +201,9 @@ func (s *Service) CreatePrepaid(ctx context.Context, tx *ent.Tx, in PrepaidInput
 // the caller's transaction should follow it but the commit.
 func (s *Service) numberLast(ctx context.Context, tx *ent.Tx, id pulid.ID, at time.Time) (string, error) {
 	prefix := "INV-" + at.In(s.loc).Format("200601")
+	if err := s.gate.enter(ctx, tx); err != nil {
+		return "", fmt.Errorf("invoice number %s: %w", prefix, err)
+	}
 	rows, err := tx.QueryContext(ctx,
 		`WITH n AS (
 			INSERT INTO invoice_sequences (id, last_value) VALUES ($1::text, 1)
@@ -293,6 +297,9 @@ func (s *Service) prefix(at time.Time) string { return "INV-" + at.In(s.loc).For
 // issuePostgres writes ins (one month) with one statement; see IssuePrepaid.
 func (s *Service) issuePostgres(ctx context.Context, tx *ent.Tx, ins []PrepaidInput) ([]string, error) {
 	prefix := s.prefix(s.issuedAt(ins[0]))
+	if err := s.gate.enter(ctx, tx); err != nil {
+		return nil, fmt.Errorf("invoice numbers %s: %w", prefix, err)
+	}
 	args := []any{prefix, int64(len(ins))}
 	arg := func(v any) string {
 		args = append(args, v)
