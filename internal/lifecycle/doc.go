@@ -162,6 +162,27 @@
 // so the old period's later attempts and reminders are simply no longer
 // due.
 //
+// # Set-based auto-renew on PostgreSQL
+//
+// On PostgreSQL the attempts are set-based (issue #4: a sweep over
+// 100,000 due resources must not take hours): checkout.AutoRenewAll
+// makes a chunk of them (autoRenewChunk, in due order: whole accounts,
+// or an account split over consecutive chunks) in one transaction with a
+// fixed number of multi-row statements (INSERT … SELECT FROM
+// unnest(arrays), UPDATE … FROM unnest(arrays)), then the chunk's
+// outcomes and notices are recorded in the next one. Each account's
+// credit is read once under its wallet lock and its renewals are taken
+// from it in order, so the cumulative sum gives exactly the one-by-one
+// result; every renewal writes the rows, ledger entries and events
+// AutoRenew writes (TestAutoRenewAllMatchesOneByOne compares every table
+// of the two paths). An account with anything unusual for a renewal
+// (see AutoRenewAll) is left to AutoRenew, one by one, as before.
+//
+// SQLite keeps the one-by-one path: it is the embedded development
+// default, in process (a statement costs no round trip) and serializes
+// its writers anyway, and the set-based statements are PostgreSQL's
+// (arrays, unnest, FOR UPDATE). Both paths run the same tests.
+//
 // Reminders count down to each deadline of an unrenewed period — expiry
 // (ACTIVE, STOPPED), suspension (GRACE), release (SUSPENDED for its
 // expiry) — 7, 3 and 1 days before it, each only if shorter than the
@@ -180,4 +201,9 @@
 //
 // Payment → coupon → resources (in id order) → wallet → invoice sequence,
 // as in the checkout; AutoRenew first takes its LifecycleStep key.
+// AutoRenewAll locks a chunk's resources in id order, then their
+// wallets in account order (SELECT … ORDER BY account_id FOR UPDATE),
+// inserts its LifecycleStep keys, and numbers its invoices with the last
+// statement before the commit, so the month's sequence row is held only
+// briefly.
 package lifecycle
