@@ -89,14 +89,6 @@ func (s *Service) AutoRenewAll(ctx context.Context, reqs []AutoRenewRequest) ([]
 	var out []AutoRenewResult
 	err := store.WithTx(ctx, s.db.Client, func(tx *ent.Tx) error {
 		out = make([]AutoRenewResult, len(reqs))
-		// Plan the foreign-key checks of this transaction's thousands of
-		// rows for the tables as they are now: a session keeps the plan it
-		// made when a table was small (a sequential scan of
-		// ledger_transactions on a young database), which then costs a
-		// scan of the whole table per row as the table grows.
-		if _, err := tx.ExecContext(ctx, `SET LOCAL plan_cache_mode = force_custom_plan`); err != nil {
-			return fmt.Errorf("plan cache mode: %w", err)
-		}
 		rs, err := s.planAutoRenewals(ctx, tx, reqs, out, now)
 		if err != nil {
 			return err
@@ -366,8 +358,6 @@ func (s *Service) writeAutoRenewals(ctx context.Context, tx *ent.Tx, rs []autoRe
 	if n == 0 {
 		return nil
 	}
-	// Events go out with one statement, before the invoices.
-	s.outbox.Defer(tx)
 	var (
 		stepIDs, resIDs, ends                     = make([]string, n), make([]string, n), make([]string, n)
 		orderIDs, itemIDs, payIDs, invIDs, accIDs = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
@@ -493,6 +483,7 @@ func (s *Service) writeAutoRenewals(ctx context.Context, tx *ent.Tx, rs []autoRe
 	// The events of each renewal, in AutoRenew's order: the payment
 	// created, the wallet, the payment SUCCEEDED, the resource, and the
 	// action applied (the last event of the payment).
+	evs := make([]outboxRow, 0, 5*n)
 	yes := true
 	for i, rn := range rs {
 		r := rn.res
@@ -500,36 +491,79 @@ func (s *Service) writeAutoRenewals(ctx context.Context, tx *ent.Tx, rs []autoRe
 			ID: pulid.ID(payIDs[i]), AccountID: r.AccountID, OrderID: pulid.ID(orderIDs[i]),
 			Purpose: payment.PurposeORDER, Status: payment.StatusPENDING, RefundedAmount: money.Zero,
 		}
-		if err := s.emitFinal(ctx, tx, p, now, PaymentEvent{}, false); err != nil {
-			return err
-		}
 		w := walletEvents[i]
-		if err := s.outbox.Append(ctx, tx, events.TopicWallet, r.AccountID, string(w.WalletID), w.Payload, now); err != nil {
-			return fmt.Errorf("wallet event of %s: %w", r.AccountID, err)
-		}
-		p.Status = payment.StatusSUCCEEDED
-		if err := s.emitFinal(ctx, tx, p, now, PaymentEvent{Previous: payment.StatusPENDING}, false); err != nil {
-			return err
-		}
 		end := newEndTimes[i]
-		ev := state.Event{
-			ResourceID: r.ID, AccountID: r.AccountID, Transition: transitions[i].Name,
-			From: r.State, To: resource.State(states[i]), PeriodEnd: &end, Reason: "renewed automatically",
-		}
-		if err := s.outbox.Append(ctx, tx, state.TopicResource, r.AccountID, string(r.ID), ev, now); err != nil {
-			return fmt.Errorf("resource %s event: %w", r.ID, err)
-		}
-		if err := s.emitFinal(ctx, tx, p, now, PaymentEvent{ResourceID: r.ID, Provisioned: &yes}, true); err != nil {
-			return err
-		}
+		evs = append(evs,
+			paymentRow(p, PaymentEvent{}, false),
+			outboxRow{events.TopicWallet, r.AccountID, string(w.WalletID), w.Payload})
+		p.Status = payment.StatusSUCCEEDED
+		evs = append(evs,
+			paymentRow(p, PaymentEvent{Previous: payment.StatusPENDING}, false),
+			outboxRow{state.TopicResource, r.AccountID, string(r.ID), state.Event{
+				ResourceID: r.ID, AccountID: r.AccountID, Transition: transitions[i].Name,
+				From: r.State, To: resource.State(states[i]), PeriodEnd: &end, Reason: "renewed automatically",
+			}},
+			paymentRow(p, PaymentEvent{ResourceID: r.ID, Provisioned: &yes}, true))
 	}
-	if err := s.outbox.Flush(ctx, tx); err != nil {
+	if err := appendOutbox(ctx, tx, evs, now); err != nil {
 		return err
 	}
 	// Last: the invoices take their numbers from the month's sequence row,
 	// which stays locked until the commit that follows.
-	if _, err := s.invoices.IssuePrepaid(ctx, tx, invoices); err != nil {
+	if err := s.invoices.IssuePrepaidArrays(ctx, tx, invoices); err != nil {
 		return err
+	}
+	return nil
+}
+
+// outboxRow is one event for appendOutbox, as events.Outbox.Append takes it.
+type outboxRow struct {
+	topic   string
+	account pulid.ID
+	subject string
+	payload any
+}
+
+// paymentRow is the event emitFinal appends for p.
+func paymentRow(p *ent.Payment, ev PaymentEvent, final bool) outboxRow {
+	ev.PaymentID, ev.OrderID, ev.Purpose, ev.Status = p.ID, p.OrderID, p.Purpose, p.Status
+	ev.RefundedAmount = p.RefundedAmount
+	if p.Status == payment.StatusREQUIRES_ACTION && ev.RedirectURL == "" {
+		ev.RedirectURL = p.RedirectURL
+	}
+	ev.Final = final
+	return outboxRow{events.TopicPayment, p.AccountID, string(p.ID), ev}
+}
+
+// appendOutbox writes evs to the outbox in order, as events.Outbox.Append
+// would one by one (same rows, ids in that order), with one INSERT …
+// SELECT FROM unnest(arrays) and one pg_notify for the lot (its payload
+// only a hint: listeners re-read the table after the commit wakes them).
+// PostgreSQL only. Payloads travel as text and are stored as the same
+// bytes (convert_to).
+func appendOutbox(ctx context.Context, tx *ent.Tx, evs []outboxRow, at time.Time) error {
+	if len(evs) == 0 {
+		return nil
+	}
+	topics, accounts, subjects, payloads := make([]string, len(evs)), make([]string, len(evs)), make([]string, len(evs)), make([]string, len(evs))
+	for i, ev := range evs {
+		body, err := json.Marshal(ev.payload)
+		if err != nil {
+			return fmt.Errorf("append %s event: encode: %w", ev.topic, err)
+		}
+		topics[i], accounts[i], subjects[i], payloads[i] = ev.topic, string(ev.account), ev.subject, string(body)
+	}
+	_, err := tx.ExecContext(ctx, `
+		WITH e AS (
+			INSERT INTO outbox_events (topic, account_id, subject_id, payload, created_at)
+			SELECT t.topic, t.account_id, t.subject_id, convert_to(t.payload, 'UTF8'), $5
+			FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS t(topic, account_id, subject_id, payload, ord)
+			ORDER BY t.ord
+			RETURNING id)
+		SELECT pg_notify($6, max(e.id)::text) FROM e`,
+		pq.Array(topics), pq.Array(accounts), pq.Array(subjects), pq.Array(payloads), at.UTC(), events.NotifyChannel)
+	if err != nil {
+		return fmt.Errorf("append %d events: %w", len(evs), err)
 	}
 	return nil
 }
