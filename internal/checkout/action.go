@@ -135,6 +135,7 @@ func resourceActor(ctx context.Context) (actor, error) {
 // get another one (fault.Conflict). Faults name
 // ["input","items",i,"resourceId"|"months"|…].
 func (s *Service) PlaceActionOrder(ctx context.Context, in ActionOrderInput) (*OrderResult, error) {
+	defer s.serving()()
 	a, err := resourceActor(ctx)
 	if err != nil {
 		return nil, err

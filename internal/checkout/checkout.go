@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jonboulle/clockwork"
@@ -103,6 +104,7 @@ type Service struct {
 	postpaid       *postpaid.Service
 	logger         *slog.Logger
 	plans          *catalog.PlanCache
+	inFlight       atomic.Int64 // customers' payments being placed (Busy)
 }
 
 // New returns a checkout service. It panics when a dependency is missing:
@@ -145,6 +147,18 @@ func New(cfg Config) *Service {
 	}
 	return s
 }
+
+// serving counts a customer's payment request in Busy until the function
+// it returns is called: defer s.serving()().
+func (s *Service) serving() func() {
+	s.inFlight.Add(1)
+	return func() { s.inFlight.Add(-1) }
+}
+
+// Busy reports whether a customer's order, action, top-up or invoice
+// payment is being placed in this process right now. The scheduler's
+// sweeps use it to give way to customers (see lifecycle).
+func (s *Service) Busy() bool { return s.inFlight.Load() > 0 }
 
 // now is the one reading of the clock per transaction, in UTC and
 // microseconds (what PostgreSQL stores), so returned entities equal later

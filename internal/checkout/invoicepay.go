@@ -108,6 +108,7 @@ type invoicesPaid struct {
 // Customers pay for their own account, operators for the account they
 // name; read-only members and product services may not.
 func (s *Service) PayInvoices(ctx context.Context, in InvoicePaymentInput) (*InvoicePaymentResult, error) {
+	defer s.serving()()
 	if s.postpaid == nil {
 		return nil, errNoPostpaid
 	}

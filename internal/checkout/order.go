@@ -101,6 +101,7 @@ func needsRedirect(m payment.Method) bool {
 // payment as they are now (and resumes a redirect that was never issued);
 // the same key with another request is fault.IdempotencyKeyReused.
 func (s *Service) PlaceOrder(ctx context.Context, in PlaceOrderInput) (*OrderResult, error) {
+	defer s.serving()()
 	a, err := resolveActor(ctx, in.AccountID, false)
 	if err != nil {
 		return nil, err

@@ -111,6 +111,7 @@ type resized struct {
 // resources with time left are resized; the plan must be of the same
 // product and differ from the current configuration.
 func (s *Service) Resize(ctx context.Context, in ResizeInput) (*ResizeResult, error) {
+	defer s.serving()()
 	a, err := resourceActor(ctx)
 	if err != nil {
 		return nil, err

@@ -71,6 +71,7 @@ type toppedUp struct {
 // (or ReconcileUnknown) for LINKED_ACCOUNT. Read-only members may top up
 // their account (SPEC §1). Idempotent like PlaceOrder.
 func (s *Service) TopUp(ctx context.Context, in TopUpInput) (*TopUpResult, error) {
+	defer s.serving()()
 	a, err := resolveActor(ctx, in.AccountID, true)
 	if err != nil {
 		return nil, err

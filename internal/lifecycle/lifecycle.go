@@ -61,6 +61,7 @@ type Service struct {
 	loc      *time.Location
 	clock    clockwork.Clock
 	logger   *slog.Logger
+	pace     pacing
 }
 
 // New returns the lifecycle service. It panics when a dependency is
@@ -72,7 +73,7 @@ func New(cfg Config) *Service {
 	s := &Service{
 		db: cfg.DB, checkout: cfg.Checkout, ledger: cfg.Ledger,
 		machine: state.New(cfg.Outbox, cfg.DB.IsPostgres()), outbox: cfg.Outbox, notify: cfg.Notify,
-		loc: cfg.Location, clock: cfg.Clock, logger: cfg.Logger,
+		loc: cfg.Location, clock: cfg.Clock, logger: cfg.Logger, pace: defaultPacing(cfg.Checkout.Busy),
 	}
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)

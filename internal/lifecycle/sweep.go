@@ -150,17 +150,17 @@ func (s *Service) PurgeDue(ctx context.Context, now time.Time) (int, error) {
 		func(r *ent.Resource) notify.Notice { return s.purgedNotice(r, nil, now) }, where...)
 }
 
-// oldest is "id IN (the first SweepBatch ids matching where, by orderBy
-// then id)": the subquery walks the (state, period_end) index in order
-// and the outer query locks what it found in id order.
-func oldest(orderBy string, where []predicate.Resource) predicate.Resource {
+// oldest is "id IN (the first batch ids matching where, by orderBy then
+// id)": the subquery walks the (state, period_end) index in order and the
+// outer query locks what it found in id order.
+func oldest(orderBy string, batch int, where []predicate.Resource) predicate.Resource {
 	return func(s *entsql.Selector) {
 		t := entsql.Table(resource.Table)
 		sub := entsql.Select(t.C(resource.FieldID)).From(t)
 		for _, p := range where {
 			p(sub)
 		}
-		sub.OrderBy(t.C(orderBy), t.C(resource.FieldID)).Limit(SweepBatch)
+		sub.OrderBy(t.C(orderBy), t.C(resource.FieldID)).Limit(batch)
 		s.Where(entsql.In(s.C(resource.FieldID), sub))
 	}
 }
@@ -174,7 +174,8 @@ var sweepFields = []string{
 
 // sweep applies t to the resources in one of t's From states matching
 // where, oldest first by orderBy, in batches of SweepBatch, one
-// transaction each, and returns how many it moved. Each batch is two
+// transaction each, and returns how many it moved; between full batches
+// it gives way to customers' payments (giveWay). Each batch is two
 // statements plus the bulk inserts of its events and notices (notice
 // builds each resource's), so the cost per resource is a few rows
 // written, never a round trip.
@@ -224,12 +225,13 @@ func (s *Service) sweepState(ctx context.Context, t state.Transition, st resourc
 	total := 0
 	for {
 		var n int
+		start := time.Now()
 		err := store.WithTx(ctx, s.db.Client, func(tx *ent.Tx) error {
 			// The oldest due batch, locked in id order like every other
 			// transaction locks resources (a customer renewing several of
 			// them cannot deadlock with the sweep).
 			q := tx.Resource.Query().
-				Where(oldest(orderBy, where)).
+				Where(oldest(orderBy, s.pace.batch, where)).
 				Where(where...).
 				Order(ent.Asc(resource.FieldID)).
 				Select(sweepFields...)
@@ -256,8 +258,11 @@ func (s *Service) sweepState(ctx context.Context, t state.Transition, st resourc
 			return total, fmt.Errorf("%s sweep: %w", t.Name, err)
 		}
 		total += n
-		if n < SweepBatch {
+		if n < s.pace.batch {
 			return total, nil
+		}
+		if err := s.giveWay(ctx, time.Since(start)); err != nil {
+			return total, fmt.Errorf("%s sweep: %w", t.Name, err)
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package lifecycle_test
 
 import (
+	"context"
 	"sync"
 	"testing"
 	"time"
@@ -319,4 +320,52 @@ func TestSweepConcurrent(t *testing.T) {
 	evs, err := b.db.Client.OutboxEvent.Query().Where(outboxevent.Topic(state.TopicResource)).Count(b.sys)
 	require.NoError(t, err)
 	require.Equal(t, 80, evs) // 40 activations, 40 expiries
+}
+
+// TestSweepGivesWay: between full batches a sweep rests while a customer
+// is paying, for as long as the batch took, and not at all otherwise;
+// every due resource moves either way.
+func TestSweepGivesWay(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	acc := b.account(t)
+	b.fund(t, acc, 100_000_000)
+	res, err := b.checkout.PlaceOrder(customer(acc), checkout.PlaceOrderInput{
+		IdempotencyKey: "pace", Method: payment.MethodCREDIT,
+		Items: []checkout.ItemInput{{PlanRef: "s-general-1x1", Count: 25, Months: 1}},
+	})
+	require.NoError(t, err)
+	require.Equal(t, order.StatusCOMPLETED, res.Order.Status)
+	r, err := b.db.Client.Resource.Query().Where(resource.AccountID(acc)).First(b.sys)
+	require.NoError(t, err)
+	T := *r.PeriodEnd
+
+	busy := true
+	var rests []time.Duration
+	lifecycle.SetPacing(b.svc, 10, func() bool { return busy }, func(_ context.Context, d time.Duration) error {
+		rests = append(rests, d)
+		return nil
+	})
+	n, err := b.svc.ExpireDue(b.sys, T)
+	require.NoError(t, err)
+	require.Equal(t, 25, n)
+	require.Len(t, rests, 2, "after the two full batches of 10, not after the last 5")
+	for _, d := range rests {
+		require.Positive(t, d)
+	}
+
+	busy, rests = false, nil
+	n, err = b.svc.SuspendDue(b.sys, T.Add(15*day))
+	require.NoError(t, err)
+	require.Equal(t, 25, n)
+	require.Empty(t, rests, "nobody paying: no rest")
+
+	// A rest cut short by the caller's context ends the sweep with its error.
+	busy = true
+	lifecycle.SetPacing(b.svc, 10, func() bool { return busy }, func(ctx context.Context, _ time.Duration) error {
+		return context.Canceled
+	})
+	n, err = b.svc.ReleaseDue(b.sys, T.Add(30*day))
+	require.ErrorIs(t, err, context.Canceled)
+	require.Equal(t, 10, n, "the first batch committed before the rest")
 }

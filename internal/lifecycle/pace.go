@@ -1,0 +1,50 @@
+package lifecycle
+
+import (
+	"context"
+	"time"
+)
+
+// GiveWay is how long a sweep rests after a full batch while customers'
+// payments are being placed (checkout.Service.Busy), as a multiple of the
+// time the batch took: 1 gives customers about half the time of a
+// machine the sweep would otherwise keep busy.
+//
+// A sweep over thousands of due resources — the first of the month, or
+// after an outage — is a few seconds of full load on the database; the
+// customers paying meanwhile should not feel it. A sweep alone runs at
+// full speed: it only rests when a checkout is in progress as a batch
+// ends. Resting uses real time, not the service's clock: it shares the
+// machine, it is not a business deadline.
+const GiveWay = 1.0
+
+// pacing is how the sweeps batch and give way; tests change it.
+type pacing struct {
+	batch int                                        // resources per transaction (SweepBatch)
+	busy  func() bool                                // a customer is paying (checkout.Service.Busy)
+	rest  func(context.Context, time.Duration) error // waits, or fails when the context ends first
+}
+
+func defaultPacing(busy func() bool) pacing {
+	return pacing{batch: SweepBatch, busy: busy, rest: rest}
+}
+
+// giveWay rests after a batch that took spent when a customer is paying.
+func (s *Service) giveWay(ctx context.Context, spent time.Duration) error {
+	if !s.pace.busy() {
+		return nil
+	}
+	return s.pace.rest(ctx, time.Duration(float64(spent)*GiveWay))
+}
+
+// rest waits d of real time, or until ctx ends.
+func rest(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

@@ -1,0 +1,12 @@
+package lifecycle
+
+import (
+	"context"
+	"time"
+)
+
+// SetPacing makes s sweep batch resources per transaction, with busy
+// telling whether a customer is paying and rest called instead of resting.
+func SetPacing(s *Service, batch int, busy func() bool, rest func(context.Context, time.Duration) error) {
+	s.pace = pacing{batch: batch, busy: busy, rest: rest}
+}
