@@ -30,9 +30,10 @@ var errNotDue = errors.New("auto-renew: not due")
 // (SPEC §6). It is the scheduler's, and runs as the process.
 //
 // It renews at most once per resource and period end, even when called
-// concurrently or on several instances: the transaction first inserts the
-// LifecycleStep (resource, periodEnd, AUTO_RENEW), whose unique key makes
-// every other attempt wait for it and then find it (renewed=false). The
+// concurrently or on several instances: the transaction locks the
+// resource and inserts the LifecycleStep (resource, periodEnd,
+// AUTO_RENEW), whose unique key makes every other attempt find it
+// (renewed=false) once it waited for the lock. The
 // order (one RENEW item, method CREDIT), the debit, the period extension,
 // the invoice and the step commit together or not at all.
 //
@@ -49,6 +50,12 @@ func (s *Service) AutoRenew(ctx context.Context, resourceID pulid.ID, periodEnd 
 	now := s.now()
 	periodEnd = periodEnd.UTC().Truncate(time.Microsecond)
 	err := store.WithTx(ctx, s.db.Client, func(tx *ent.Tx) error {
+		// The resource first, then the step: the order AutoRenewAll takes
+		// them in, so that the two never wait for each other in a circle.
+		r, err := s.machine.Lock(ctx, tx, resourceID)
+		if err != nil {
+			return err
+		}
 		res, err := tx.ExecContext(ctx,
 			`INSERT INTO lifecycle_steps (id, resource_id, period_end, step, outcome, created_at)
 			 VALUES ($1, $2, $3, $4, $5, $6)
@@ -61,10 +68,6 @@ func (s *Service) AutoRenew(ctx context.Context, resourceID pulid.ID, periodEnd 
 			return fmt.Errorf("record step: %w", err)
 		} else if n == 0 {
 			return errNotDue // renewed already
-		}
-		r, err := s.machine.Lock(ctx, tx, resourceID)
-		if err != nil {
-			return err
 		}
 		switch {
 		case r.BillingMode != resource.BillingModePREPAID, !r.AutoRenew,

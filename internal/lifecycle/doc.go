@@ -204,8 +204,8 @@
 // # Lock order
 //
 // Payment → coupon → resources (in id order) → wallet → invoice sequence,
-// as in the checkout; AutoRenew first takes its LifecycleStep key.
-// AutoRenewAll locks a chunk's resources in id order, then their
+// as in the checkout; AutoRenew takes its LifecycleStep key right after
+// the resource. AutoRenewAll locks a chunk's resources in id order, then their
 // wallets in account order (SELECT … ORDER BY account_id FOR UPDATE),
 // inserts its LifecycleStep keys, and numbers its invoices with the last
 // statement before the commit, so the month's sequence row is held only
