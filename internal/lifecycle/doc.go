@@ -178,9 +178,8 @@
 // of the two paths). An account with anything unusual for a renewal
 // (see AutoRenewAll) is left to AutoRenew, one by one, as before. A chunk
 // holds the month's invoice sequence row only from its last statement to
-// its commit, and between chunks the sweep pauses when they run slower
-// than it has seen them run (the checkouts are busy), for as long as the
-// chunk lost, so that checkouts keep most of their throughput.
+// its commit, and after a chunk the sweep gives way to customers paying
+// meanwhile (giveWay, as the other sweeps do).
 //
 // SQLite keeps the one-by-one path: it is the embedded development
 // default, in process (a statement costs no round trip) and serializes

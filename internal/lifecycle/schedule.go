@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"billing/ent"
@@ -343,10 +342,10 @@ const autoRenewChunk = 500
 // account AutoRenewAll leaves to AutoRenew (OneByOne) is attempted with
 // it, one by one, before the chunk's outcomes are recorded. A chunk that
 // fails (the database) records nothing for its attempts and is returned,
-// joined with the others; the next chunks go on. Between chunks the sweep
-// gives way to the checkouts when the machine is busy (sweepPace): alone
-// it ran some 2,000 renewals a second, and without pacing it took a third
-// of the checkouts' throughput meanwhile (BenchmarkAutoRenew).
+// joined with the others; the next chunks go on. After a full chunk the
+// sweep gives way to customers paying meanwhile (giveWay), like the
+// other sweeps: without it, it took a third of the checkouts' throughput
+// (BenchmarkAutoRenew).
 func (s *Service) attemptChunks(ctx context.Context, due []attempt, now time.Time, chunk int) (int, error) {
 	var (
 		made  int
@@ -413,58 +412,14 @@ func (s *Service) attemptChunks(ctx context.Context, due []attempt, now time.Tim
 			continue
 		}
 		made += len(outcomes)
-		if err := sweepPace.yield(ctx, len(part), time.Since(start)); err != nil {
+		if len(part) < chunk {
+			continue // the last one
+		}
+		if err := s.giveWay(ctx, time.Since(start)); err != nil {
 			return made, errors.Join(append(errs, err)...)
 		}
 	}
 	return made, errors.Join(errs...)
-}
-
-// sweepPace paces the set-based attempts of this process.
-var sweepPace pacer
-
-// pacer lets a background sweep give way to the work it competes with (the
-// checkouts, on the same database and cores): it remembers the fastest
-// time per attempt of a chunk it has seen, and after a chunk that took
-// longer than half as much again — the machine is busy — it pauses for the
-// time the chunk lost, so that the sweep takes about what it would take
-// alone and leaves the rest. Alone the chunks run near the fastest and it
-// does not pause. It is wall-clock pacing of a job, not part of any rule:
-// small chunks (tests) are never paced. Measured with BenchmarkAutoRenew.
-type pacer struct {
-	best atomic.Int64 // fastest nanoseconds per attempt seen
-}
-
-// paceMin is the smallest chunk that is timed; paceMax bounds a pause.
-const (
-	paceMin = 100
-	paceMax = 2 * time.Second
-)
-
-// yield records a chunk of n attempts that took d and pauses if it was
-// slow; it returns early with ctx's error when ctx ends.
-func (p *pacer) yield(ctx context.Context, n int, d time.Duration) error {
-	if n < paceMin {
-		return nil
-	}
-	per := int64(d) / int64(n)
-	best := p.best.Load()
-	if best == 0 || per < best {
-		p.best.Store(per)
-		return nil
-	}
-	if per*2 <= best*3 {
-		return nil
-	}
-	wait := min(d-time.Duration(best*int64(n)), paceMax)
-	t := time.NewTimer(wait)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 // outcome is an attempt's result and its notice.
