@@ -13,12 +13,6 @@ url=${BILLING_TEST_DATABASE_URL:-${PG_URL:-}}
 if [ -n "$url" ] && $GO run ./scripts/pgcheck "$url" 2>/dev/null; then
   echo "== PostgreSQL suite ($(echo "$url" | sed -E 's#//[^@]*@#//***@#'))"
   BILLING_TEST_DATABASE_URL=$url $GO test -race -count=1 -p 2 ./...
-  # The two-instance scheduler test steps one fake clock under two gocron
-  # schedulers; the race detector's slowdown widens gocron's own
-  # re-arming windows past what the test can wait for, so it runs here,
-  # without -race (internal/app/scheduler_test.go).
-  echo "== PostgreSQL: two-instance scheduler test (without -race)"
-  BILLING_TEST_DATABASE_URL=$url $GO test -count=1 -run 'TestSchedulerTwoInstances' -v ./internal/app | grep -E '^(--- |ok|FAIL|PASS)|scheduler_test'
 else
   echo "!! PostgreSQL SUITE SKIPPED: no PostgreSQL reachable at ${url:-<unset>}."
   echo "!! Set BILLING_TEST_DATABASE_URL to run it; only the SQLite suite ran."

@@ -3,6 +3,7 @@ package jobs
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -156,7 +157,7 @@ func (e *PGElector) IsLeader(ctx context.Context) error {
 		if err := e.conn.PingContext(ctx); err == nil {
 			return nil
 		}
-		_ = e.conn.Close()
+		discard(e.conn)
 		e.conn = nil
 	}
 	conn, err := e.db.Conn(ctx)
@@ -165,7 +166,11 @@ func (e *PGElector) IsLeader(ctx context.Context) error {
 	}
 	var ok bool
 	if err := conn.QueryRowContext(ctx, `SELECT pg_try_advisory_lock($1)`, advisoryKey).Scan(&ok); err != nil {
-		_ = conn.Close()
+		// The server may have granted the lock before the error (a
+		// cancelled wait for the answer): end the session, not just this
+		// use of it, or the lock would stay with an idle pooled
+		// connection and no instance could lead.
+		discard(conn)
 		return fmt.Errorf("elector: %w", err)
 	}
 	if !ok {
@@ -183,8 +188,16 @@ func (e *PGElector) Close() error {
 	if e.conn == nil {
 		return nil
 	}
-	_, _ = e.conn.ExecContext(context.Background(), `SELECT pg_advisory_unlock($1)`, advisoryKey)
-	err := e.conn.Close()
+	_, err := e.conn.ExecContext(context.Background(), `SELECT pg_advisory_unlock($1)`, advisoryKey)
+	// The leader's session never goes back to the pool, unlocked or not.
+	discard(e.conn)
 	e.conn = nil
 	return err
+}
+
+// discard ends conn's session instead of returning it to the pool, with
+// any session-level advisory lock it holds.
+func discard(conn *sql.Conn) {
+	_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+	_ = conn.Close()
 }
