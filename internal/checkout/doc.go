@@ -156,6 +156,18 @@
 // package's documentation; every resource state change, here too
 // (provisioning, failures), goes through state.Machine.
 //
+// AutoRenewAll (autorenew_batch.go) is AutoRenew for a chunk of due
+// resources at once, on PostgreSQL: the same checks in the same order and
+// the same rows (TestAutoRenewAllMatchesOneByOne in package lifecycle),
+// written with a fixed number of multi-row statements per chunk instead of
+// a transaction per resource. The scheduler's auto-renew attempts use it;
+// SQLite keeps AutoRenew.
+//
+// Customers' payment requests (PlaceOrder, PlaceActionOrder, Resize,
+// TopUp, PayInvoices) are counted while they run: Busy reports one in
+// progress, and the scheduler's sweeps rest between their batches while
+// it does (lifecycle's giveWay).
+//
 // # Invoice payments
 //
 // PayInvoices (invoicepay.go) pays open postpaid invoices of the caller's
