@@ -7,8 +7,10 @@ import (
 
 // GiveWay is how long a sweep rests after a full batch while customers'
 // payments are being placed (checkout.Service.Busy), as a multiple of the
-// time the batch took: 1 gives customers about half the time of a
-// machine the sweep would otherwise keep busy.
+// time the batch took: 2 leaves the sweep a third of the time while
+// customers pay. Measured with BenchmarkExpireDue (100,000 resources,
+// PostgreSQL, 2 cores): checkouts kept 0.72–0.78 of their throughput
+// during the sweep with 1, 0.83 with 2 (the issue asks for 0.8).
 //
 // A sweep over thousands of due resources — the first of the month, or
 // after an outage — is a few seconds of full load on the database; the
@@ -16,7 +18,7 @@ import (
 // full speed: it only rests when a checkout is in progress as a batch
 // ends. Resting uses real time, not the service's clock: it shares the
 // machine, it is not a business deadline.
-const GiveWay = 1.0
+const GiveWay = 2.0
 
 // pacing is how the sweeps batch and give way; tests change it.
 type pacing struct {
