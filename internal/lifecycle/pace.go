@@ -7,10 +7,13 @@ import (
 
 // GiveWay is how long a sweep rests after a full batch while customers'
 // payments are being placed (checkout.Service.Busy), as a multiple of the
-// time the batch took: 2 leaves the sweep a third of the time while
-// customers pay. Measured with BenchmarkExpireDue (100,000 resources,
-// PostgreSQL, 2 cores): checkouts kept 0.72–0.78 of their throughput
-// during the sweep with 1, 0.83 with 2 (the issue asks for 0.8).
+// time the batch took: 3 leaves the sweep a quarter of the time while
+// customers pay. Measured on the 2-core development VM, PostgreSQL, one
+// run each (runs vary by ±10%): checkouts kept 0.72–0.78 of their
+// throughput during the 100,000-row expiry sweep with 1, 0.83 with 2,
+// 0.77 with 3; 0.70 during 20,000 auto-renewals with 2, 0.85 with 3. The
+// rest of the loss is the live events of the sweep (two per resource),
+// which the instance's listener reads and publishes meanwhile.
 //
 // A sweep over thousands of due resources — the first of the month, or
 // after an outage — is a few seconds of full load on the database; the
@@ -18,7 +21,7 @@ import (
 // full speed: it only rests when a checkout is in progress as a batch
 // ends. Resting uses real time, not the service's clock: it shares the
 // machine, it is not a business deadline.
-const GiveWay = 2.0
+const GiveWay = 3.0
 
 // pacing is how the sweeps batch and give way; tests change it.
 type pacing struct {
