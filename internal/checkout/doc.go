@@ -243,7 +243,10 @@
 //     the order's end from them; its invoice comes last the same way.
 //
 // What is left per checkout (one resource): the idempotency record, the
-// account, four catalog reads (plan, components, prices, product), the
-// order, resources, items and payment inserts, the debit, the events and
-// the invoice — 13 statements in one transaction and one commit.
+// account, the order, resources, items and payment inserts, the debit,
+// the events and the invoice — 9 statements in one transaction and one
+// commit, each one exchange with the server (store caches prepared
+// statements), the plan coming from the PlanCache. The invoice statement
+// passes invoicing's gate: this process's checkouts queue in memory for
+// the sequence row, not in PostgreSQL's lock manager.
 package checkout
