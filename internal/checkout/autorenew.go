@@ -69,11 +69,7 @@ func (s *Service) AutoRenew(ctx context.Context, resourceID pulid.ID, periodEnd 
 		} else if n == 0 {
 			return errNotDue // renewed already
 		}
-		switch {
-		case r.BillingMode != resource.BillingModePREPAID, !r.AutoRenew,
-			r.PeriodEnd == nil, !r.PeriodEnd.Equal(periodEnd):
-			return errNotDue
-		case r.State != resource.StateACTIVE && r.State != resource.StateSTOPPED && r.State != resource.StateGRACE:
+		if !autoRenewDue(r, periodEnd) {
 			return errNotDue
 		}
 		item := ActionItem{Action: orderitem.ActionRENEW, ResourceID: r.ID, Months: r.AutoRenewMonths}
@@ -81,8 +77,8 @@ func (s *Service) AutoRenew(ctx context.Context, resourceID pulid.ID, periodEnd 
 		if err != nil {
 			return err
 		}
-		key := "auto-renew:" + string(r.ID) + ":" + periodEnd.Format(time.RFC3339Nano)
-		_, err = s.placeActions(ctx, tx, accountID, pas, payWith{method: payment.MethodCREDIT}, key, now, invoice.ActionAUTO_RENEW)
+		_, err = s.placeActions(ctx, tx, accountID, pas, payWith{method: payment.MethodCREDIT},
+			autoRenewOrderKey(r.ID, periodEnd), now, invoice.ActionAUTO_RENEW)
 		return err
 	})
 	switch {
@@ -92,4 +88,22 @@ func (s *Service) AutoRenew(ctx context.Context, resourceID pulid.ID, periodEnd 
 		return false, fmt.Errorf("auto-renew %s: %w", resourceID, err)
 	}
 	return true, nil
+}
+
+// autoRenewDue reports whether r is still due for the automatic renewal
+// of the period ending at periodEnd: prepaid, auto-renew on, that period
+// end still current, and ACTIVE, STOPPED or GRACE.
+func autoRenewDue(r *ent.Resource, periodEnd time.Time) bool {
+	switch {
+	case r.BillingMode != resource.BillingModePREPAID, !r.AutoRenew,
+		r.PeriodEnd == nil, !r.PeriodEnd.Equal(periodEnd):
+		return false
+	}
+	return r.State == resource.StateACTIVE || r.State == resource.StateSTOPPED || r.State == resource.StateGRACE
+}
+
+// autoRenewOrderKey is the idempotency key of the order renewing id's
+// period ending at end.
+func autoRenewOrderKey(id pulid.ID, end time.Time) string {
+	return "auto-renew:" + string(id) + ":" + end.UTC().Format(time.RFC3339Nano)
 }

@@ -176,13 +176,10 @@ func (s *Service) planAutoRenewals(ctx context.Context, tx *ent.Tx, reqs []AutoR
 			continue
 		case renewedAlready[autoRenewKey(req.ResourceID, end)]:
 			continue // renewed already: nothing to do
-		case r.BillingMode != resource.BillingModePREPAID, !r.AutoRenew,
-			r.PeriodEnd == nil, !r.PeriodEnd.Equal(end):
-			continue
-		case r.State != resource.StateACTIVE && r.State != resource.StateSTOPPED && r.State != resource.StateGRACE:
+		case !autoRenewDue(r, end):
 			continue
 		}
-		if err := checkAccountOf(accByID[r.AccountID], r.AccountID); err != nil {
+		if err := checkAccountOf(accByID[r.AccountID]); err != nil {
 			out[i].Err = err
 			continue
 		}
@@ -264,21 +261,10 @@ func (s *Service) planAutoRenewals(ctx context.Context, tx *ent.Tx, reqs []AutoR
 		out[i].Renewed = true
 		renewals = append(renewals, autoRenewal{
 			res: c.res, months: c.months, quote: c.quote,
-			key: "auto-renew:" + string(r.ID) + ":" + r.PeriodEnd.UTC().Format(time.RFC3339Nano),
+			key: autoRenewOrderKey(r.ID, *r.PeriodEnd),
 		})
 	}
 	return renewals, nil
-}
-
-// checkAccountOf is checkAccount on an account read in bulk.
-func checkAccountOf(acc *ent.Account, id pulid.ID) error {
-	if acc == nil {
-		return fault.New(fault.NotFound, "account not found", "input", "accountId")
-	}
-	if acc.Status != entaccount.StatusACTIVE {
-		return fault.Newf(fault.InvalidState, []string{"input", "accountId"}, "the account is %s", acc.Status)
-	}
-	return nil
 }
 
 // autoRenewKey identifies the AUTO_RENEW step of a resource and period end.
@@ -483,7 +469,7 @@ func (s *Service) writeAutoRenewals(ctx context.Context, tx *ent.Tx, rs []autoRe
 	// The events of each renewal, in AutoRenew's order: the payment
 	// created, the wallet, the payment SUCCEEDED, the resource, and the
 	// action applied (the last event of the payment).
-	evs := make([]outboxRow, 0, 5*n)
+	evs := make([]events.Record, 0, 5*n)
 	yes := true
 	for i, rn := range rs {
 		r := rn.res
@@ -494,76 +480,30 @@ func (s *Service) writeAutoRenewals(ctx context.Context, tx *ent.Tx, rs []autoRe
 		w := walletEvents[i]
 		end := newEndTimes[i]
 		evs = append(evs,
-			paymentRow(p, PaymentEvent{}, false),
-			outboxRow{events.TopicWallet, r.AccountID, string(w.WalletID), w.Payload})
+			paymentRecord(p, PaymentEvent{}, false, now),
+			events.Record{Topic: events.TopicWallet, AccountID: r.AccountID, SubjectID: string(w.WalletID), Payload: w.Payload, At: now})
 		p.Status = payment.StatusSUCCEEDED
 		evs = append(evs,
-			paymentRow(p, PaymentEvent{Previous: payment.StatusPENDING}, false),
-			outboxRow{state.TopicResource, r.AccountID, string(r.ID), state.Event{
+			paymentRecord(p, PaymentEvent{Previous: payment.StatusPENDING}, false, now),
+			events.Record{Topic: state.TopicResource, AccountID: r.AccountID, SubjectID: string(r.ID), At: now, Payload: state.Event{
 				ResourceID: r.ID, AccountID: r.AccountID, Transition: transitions[i].Name,
 				From: r.State, To: resource.State(states[i]), PeriodEnd: &end, Reason: "renewed automatically",
 			}},
-			paymentRow(p, PaymentEvent{ResourceID: r.ID, Provisioned: &yes}, true))
+			paymentRecord(p, PaymentEvent{ResourceID: r.ID, Provisioned: &yes}, true, now))
 	}
-	if err := appendOutbox(ctx, tx, evs, now); err != nil {
+	if err := s.outbox.AppendAll(ctx, tx, evs); err != nil {
 		return err
 	}
 	// Last: the invoices take their numbers from the month's sequence row,
 	// which stays locked until the commit that follows.
-	if err := s.invoices.IssuePrepaidArrays(ctx, tx, invoices); err != nil {
+	if _, err := s.invoices.IssuePrepaid(ctx, tx, invoices); err != nil {
 		return err
 	}
 	return nil
 }
 
-// outboxRow is one event for appendOutbox, as events.Outbox.Append takes it.
-type outboxRow struct {
-	topic   string
-	account pulid.ID
-	subject string
-	payload any
-}
-
-// paymentRow is the event emitFinal appends for p.
-func paymentRow(p *ent.Payment, ev PaymentEvent, final bool) outboxRow {
-	ev.PaymentID, ev.OrderID, ev.Purpose, ev.Status = p.ID, p.OrderID, p.Purpose, p.Status
-	ev.RefundedAmount = p.RefundedAmount
-	if p.Status == payment.StatusREQUIRES_ACTION && ev.RedirectURL == "" {
-		ev.RedirectURL = p.RedirectURL
-	}
-	ev.Final = final
-	return outboxRow{events.TopicPayment, p.AccountID, string(p.ID), ev}
-}
-
-// appendOutbox writes evs to the outbox in order, as events.Outbox.Append
-// would one by one (same rows, ids in that order), with one INSERT …
-// SELECT FROM unnest(arrays) and one pg_notify for the lot (its payload
-// only a hint: listeners re-read the table after the commit wakes them).
-// PostgreSQL only. Payloads travel as text and are stored as the same
-// bytes (convert_to).
-func appendOutbox(ctx context.Context, tx *ent.Tx, evs []outboxRow, at time.Time) error {
-	if len(evs) == 0 {
-		return nil
-	}
-	topics, accounts, subjects, payloads := make([]string, len(evs)), make([]string, len(evs)), make([]string, len(evs)), make([]string, len(evs))
-	for i, ev := range evs {
-		body, err := json.Marshal(ev.payload)
-		if err != nil {
-			return fmt.Errorf("append %s event: encode: %w", ev.topic, err)
-		}
-		topics[i], accounts[i], subjects[i], payloads[i] = ev.topic, string(ev.account), ev.subject, string(body)
-	}
-	_, err := tx.ExecContext(ctx, `
-		WITH e AS (
-			INSERT INTO outbox_events (topic, account_id, subject_id, payload, created_at)
-			SELECT t.topic, t.account_id, t.subject_id, convert_to(t.payload, 'UTF8'), $5
-			FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS t(topic, account_id, subject_id, payload, ord)
-			ORDER BY t.ord
-			RETURNING id)
-		SELECT pg_notify($6, max(e.id)::text) FROM e`,
-		pq.Array(topics), pq.Array(accounts), pq.Array(subjects), pq.Array(payloads), at.UTC(), events.NotifyChannel)
-	if err != nil {
-		return fmt.Errorf("append %d events: %w", len(evs), err)
-	}
-	return nil
+// paymentRecord is the event emitFinal appends for p.
+func paymentRecord(p *ent.Payment, ev PaymentEvent, final bool, at time.Time) events.Record {
+	return events.Record{Topic: events.TopicPayment, AccountID: p.AccountID, SubjectID: string(p.ID),
+		Payload: paymentEvent(p, ev, final), At: at}
 }

@@ -221,15 +221,27 @@ func resolveActor(ctx context.Context, accountID pulid.ID, readOnlyOK bool) (act
 func checkAccount(ctx context.Context, tx *ent.Tx, id pulid.ID) (*ent.Account, error) {
 	acc, err := tx.Account.Get(ctx, id)
 	if ent.IsNotFound(err) {
-		return nil, fault.New(fault.NotFound, "account not found", "input", "accountId")
+		acc, err = nil, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read account %s: %w", id, err)
 	}
-	if acc.Status != entaccount.StatusACTIVE {
-		return nil, fault.Newf(fault.InvalidState, []string{"input", "accountId"}, "the account is %s", acc.Status)
+	if err := checkAccountOf(acc); err != nil {
+		return nil, err
 	}
 	return acc, nil
+}
+
+// checkAccountOf is checkAccount on an account already read (nil: not
+// found).
+func checkAccountOf(acc *ent.Account) error {
+	if acc == nil {
+		return fault.New(fault.NotFound, "account not found", "input", "accountId")
+	}
+	if acc.Status != entaccount.StatusACTIVE {
+		return fault.Newf(fault.InvalidState, []string{"input", "accountId"}, "the account is %s", acc.Status)
+	}
+	return nil
 }
 
 // returnURL validates the customer's return URL or supplies the default.

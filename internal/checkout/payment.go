@@ -115,16 +115,22 @@ func (s *Service) emit(ctx context.Context, tx *ent.Tx, p *ent.Payment, now time
 // emitFinal is emit for a caller that knows whether the event is the last
 // one (what isFinal would answer), saving its query.
 func (s *Service) emitFinal(ctx context.Context, tx *ent.Tx, p *ent.Payment, now time.Time, ev PaymentEvent, final bool) error {
+	if err := s.outbox.Append(ctx, tx, events.TopicPayment, p.AccountID, string(p.ID), paymentEvent(p, ev, final), now); err != nil {
+		return fmt.Errorf("payment %s event: %w", p.ID, err)
+	}
+	return nil
+}
+
+// paymentEvent is ev completed with p as it is now: the payload of every
+// events.TopicPayment event.
+func paymentEvent(p *ent.Payment, ev PaymentEvent, final bool) PaymentEvent {
 	ev.PaymentID, ev.OrderID, ev.Purpose, ev.Status = p.ID, p.OrderID, p.Purpose, p.Status
 	ev.RefundedAmount = p.RefundedAmount
 	if p.Status == payment.StatusREQUIRES_ACTION && ev.RedirectURL == "" {
 		ev.RedirectURL = p.RedirectURL
 	}
 	ev.Final = final
-	if err := s.outbox.Append(ctx, tx, events.TopicPayment, p.AccountID, string(p.ID), ev, now); err != nil {
-		return fmt.Errorf("payment %s event: %w", p.ID, err)
-	}
-	return nil
+	return ev
 }
 
 // isFinal reports whether nothing more will happen to p: it failed,

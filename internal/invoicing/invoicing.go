@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 	_ "time/tzdata" // the billing time zone must resolve on hosts without a zone database
 
 	"github.com/jonboulle/clockwork"
+	"github.com/lib/pq"
 
 	"billing/ent"
 	"billing/ent/invoice"
@@ -294,57 +294,63 @@ func (s *Service) issuedAt(in PrepaidInput) time.Time {
 // prefix is the code prefix of the month that at falls in.
 func (s *Service) prefix(at time.Time) string { return "INV-" + at.In(s.loc).Format("200601") }
 
-// issuePostgres writes ins (one month) with one statement; see IssuePrepaid.
+// issuePostgres writes ins (one month) with one statement whose
+// parameters are arrays (see IssuePrepaid): a fixed number of them however
+// many invoices and lines, so the statement text is the same for every
+// call (prepared once per connection) and has no limit on its rows.
 func (s *Service) issuePostgres(ctx context.Context, tx *ent.Tx, ins []PrepaidInput) ([]string, error) {
 	prefix := s.prefix(s.issuedAt(ins[0]))
-	if err := s.gate.enter(ctx, tx); err != nil {
-		return nil, fmt.Errorf("invoice numbers %s: %w", prefix, err)
-	}
-	args := []any{prefix, int64(len(ins))}
-	arg := func(v any) string {
-		args = append(args, v)
-		return fmt.Sprintf("$%d", len(args))
-	}
-	var invoices, lines strings.Builder
-	ids := make(map[pulid.ID]int, len(ins))
-	for k, in := range ins {
+	k := len(ins)
+	var (
+		ids, accounts, resources, products, orders, actions = make([]string, k), make([]string, k), make([]string, k), make([]string, k), make([]string, k), make([]string, k)
+		starts, ends, ats                                   = make([]string, k), make([]string, k), make([]string, k)
+		subtotals, vats, discounts, totals                  = make([]int64, k), make([]int64, k), make([]int64, k), make([]int64, k)
+
+		lIDs, lInvoices, lAccounts, lDescs, lStarts, lEnds []string
+		lPositions, lUnits, lQuantities, lMinutes, lShares []int64
+		lAmounts                                           []int64
+	)
+	pos := make(map[pulid.ID]int, k)
+	stamp := func(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+	for i, in := range ins {
 		if err := in.Validate(); err != nil {
 			return nil, err
 		}
-		now, q := s.issuedAt(in), in.Quote
 		if in.ID == "" {
 			in.ID = pulid.New("inv")
 		}
-		ids[in.ID] = k
-		if k > 0 {
-			invoices.WriteString(", ")
-		}
-		fmt.Fprintf(&invoices, "(%s::text, %d, %s::text, %s::text, NULLIF(%s::text, ''), NULLIF(%s::text, ''), %s::text, "+
-			"%s::timestamptz, %s::timestamptz, %s::bigint, %s::bigint, %s::bigint, %s::bigint, %s::timestamptz)",
-			arg(string(in.ID)), k+1, arg(string(in.AccountID)), arg(string(in.ResourceID)), arg(string(in.ProductID)),
-			arg(string(in.OrderID)), arg(string(in.Action)), arg(in.PeriodStart.UTC()), arg(in.PeriodEnd.UTC()),
-			arg(q.PreTax), arg(q.VAT), arg(q.CouponShare), arg(q.Payable), arg(now))
+		pos[in.ID] = i
+		q := in.Quote
+		ids[i], accounts[i], resources[i], products[i], orders[i], actions[i] =
+			string(in.ID), string(in.AccountID), string(in.ResourceID), string(in.ProductID), string(in.OrderID), string(in.Action)
+		starts[i], ends[i], ats[i] = stamp(in.PeriodStart), stamp(in.PeriodEnd), stamp(s.issuedAt(in))
+		subtotals[i], vats[i], discounts[i], totals[i] = q.PreTax.Scaled(), q.VAT.Scaled(), q.CouponShare.Scaled(), q.Payable.Scaled()
 		weights := make([]money.Amount, len(q.Lines))
-		for i, l := range q.Lines {
-			weights[i] = l.Amount
+		for j, l := range q.Lines {
+			weights[j] = l.Amount
 		}
 		shares := pricing.SplitProportional(q.CouponShare, weights)
-		start, end := in.PeriodStart.UTC(), in.PeriodEnd.UTC()
-		for i, l := range q.Lines {
-			if lines.Len() > 0 {
-				lines.WriteString(", ")
-			}
-			fmt.Fprintf(&lines, "(%s, %s, %s, %d, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-				arg(string(pulid.New("inl"))), arg(string(in.ID)), arg(string(in.AccountID)), i+1, arg(l.Description),
-				arg(l.UnitPrice), arg(l.Quantity), arg(l.DurationMinutes), arg(start), arg(end), arg(money.Zero),
-				arg(shares[i]), arg(l.Amount))
+		for j, l := range q.Lines {
+			lIDs = append(lIDs, string(pulid.New("inl")))
+			lInvoices, lAccounts = append(lInvoices, string(in.ID)), append(lAccounts, string(in.AccountID))
+			lPositions, lDescs = append(lPositions, int64(j+1)), append(lDescs, l.Description)
+			lUnits, lQuantities, lMinutes = append(lUnits, l.UnitPrice.Scaled()), append(lQuantities, l.Quantity), append(lMinutes, l.DurationMinutes)
+			lStarts, lEnds = append(lStarts, starts[i]), append(lEnds, ends[i])
+			lShares, lAmounts = append(lShares, shares[j].Scaled()), append(lAmounts, l.Amount.Scaled())
 		}
+	}
+	// The gate and the row lock, as issuePostgres takes them: the number
+	// statement is the last before the commit.
+	if err := s.gate.enter(ctx, tx); err != nil {
+		return nil, fmt.Errorf("invoice numbers %s: %w", prefix, err)
 	}
 	// n takes len(ins) numbers at once (base+1 … base+len(ins)), under the
 	// same row lock and with the same gapless numbering as NextCode; the
 	// lines' foreign key is checked at the end of the statement, when their
-	// invoices exist.
-	q := `WITH n AS (
+	// invoices exist. NULLIF: NULL, as CreatePrepaid leaves them, for no
+	// product or order.
+	rows, err := tx.QueryContext(ctx, `
+		WITH n AS (
 			INSERT INTO invoice_sequences (id, last_value) VALUES ($1::text, $2::bigint)
 			ON CONFLICT (id) DO UPDATE SET last_value = invoice_sequences.last_value + $2::bigint
 			RETURNING last_value - $2::bigint AS base),
@@ -353,22 +359,36 @@ func (s *Service) issuePostgres(ctx context.Context, tx *ent.Tx, ins []PrepaidIn
 				period_start, period_end, subtotal, vat, discount, total, amount_paid, currency,
 				issued_at, paid_at, created_at, updated_at)
 			SELECT v.id, $1::text || '-' || lpad((n.base + v.ord)::text, greatest(6, length((n.base + v.ord)::text)), '0'),
-				v.account_id, v.resource_id, v.product_id, v.order_id, v.action, 'PAID',
+				v.account_id, v.resource_id, NULLIF(v.product_id, ''), NULLIF(v.order_id, ''), v.action, 'PAID',
 				v.period_start, v.period_end, v.subtotal, v.vat, v.discount, v.total, v.total, 'VND',
 				v.at, v.at, v.at, v.at
-			FROM n, (VALUES ` + invoices.String() + `) AS v(id, ord, account_id, resource_id, product_id, order_id, action,
-				period_start, period_end, subtotal, vat, discount, total, at)
+			FROM n, unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+				$9::timestamptz[], $10::timestamptz[], $11::bigint[], $12::bigint[], $13::bigint[], $14::bigint[],
+				$15::timestamptz[])
+				WITH ORDINALITY AS v(id, account_id, resource_id, product_id, order_id, action,
+					period_start, period_end, subtotal, vat, discount, total, at, ord)
 			RETURNING id, code),
 		l AS (
 			INSERT INTO invoice_lines (id, invoice_id, account_id, position, description, unit_price, quantity,
 				duration_minutes, period_start, period_end, discount_percent, coupon_share, amount)
-			VALUES ` + lines.String() + `)
-		SELECT id, code FROM i`
-	rows, err := tx.QueryContext(ctx, q, args...)
+			SELECT l.id, l.invoice_id, l.account_id, l.position, l.description, l.unit_price, l.quantity,
+				l.duration_minutes, l.period_start, l.period_end, 0, l.coupon_share, l.amount
+			FROM unnest($16::text[], $17::text[], $18::text[], $19::bigint[], $20::text[], $21::bigint[], $22::bigint[],
+				$23::bigint[], $24::timestamptz[], $25::timestamptz[], $26::bigint[], $27::bigint[])
+				AS l(id, invoice_id, account_id, position, description, unit_price, quantity,
+					duration_minutes, period_start, period_end, coupon_share, amount))
+		SELECT id, code FROM i`,
+		prefix, int64(k),
+		pq.Array(ids), pq.Array(accounts), pq.Array(resources), pq.Array(products), pq.Array(orders), pq.Array(actions),
+		pq.Array(starts), pq.Array(ends), pq.Array(subtotals), pq.Array(vats), pq.Array(discounts), pq.Array(totals),
+		pq.Array(ats),
+		pq.Array(lIDs), pq.Array(lInvoices), pq.Array(lAccounts), pq.Array(lPositions), pq.Array(lDescs),
+		pq.Array(lUnits), pq.Array(lQuantities), pq.Array(lMinutes), pq.Array(lStarts), pq.Array(lEnds),
+		pq.Array(lShares), pq.Array(lAmounts))
 	if err != nil {
-		return nil, fmt.Errorf("issue %d invoices of %s: %w", len(ins), prefix, err)
+		return nil, fmt.Errorf("issue %d invoices of %s: %w", k, prefix, err)
 	}
-	codes := make([]string, len(ins))
+	codes := make([]string, k)
 	found := 0
 	for rows.Next() {
 		var id, code string
@@ -376,20 +396,20 @@ func (s *Service) issuePostgres(ctx context.Context, tx *ent.Tx, ins []PrepaidIn
 			_ = rows.Close()
 			return nil, fmt.Errorf("issue invoices of %s: %w", prefix, err)
 		}
-		k, ok := ids[pulid.ID(id)]
+		i, ok := pos[pulid.ID(id)]
 		if !ok {
 			_ = rows.Close()
 			return nil, fmt.Errorf("issue invoices of %s: unexpected invoice %s", prefix, id)
 		}
-		codes[k] = code
+		codes[i] = code
 		found++
 	}
 	// Close before the next statement on the connection.
 	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
-		return nil, fmt.Errorf("issue %d invoices of %s: %w", len(ins), prefix, err)
+		return nil, fmt.Errorf("issue %d invoices of %s: %w", k, prefix, err)
 	}
-	if found != len(ins) {
-		return nil, fmt.Errorf("issue invoices of %s: %d of %d written", prefix, found, len(ins))
+	if found != k {
+		return nil, fmt.Errorf("issue invoices of %s: %d of %d written", prefix, found, k)
 	}
 	return codes, nil
 }

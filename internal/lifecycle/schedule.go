@@ -328,8 +328,7 @@ func (s *Service) outcomeOf(a attempt, renewed bool, err error, now time.Time) (
 // few hundred keep that wait to a few tens of milliseconds
 // (BenchmarkAutoRenew measures the checkouts under the sweep), while
 // the fixed costs of a transaction (a dozen statements, a commit) are
-// spread over enough rows. It also keeps the invoice statement (about
-// 27 parameters per one-line invoice) far below PostgreSQL's 65,535.
+// spread over enough rows.
 const autoRenewChunk = 500
 
 // attemptChunks makes the attempts of due (sorted by account, then

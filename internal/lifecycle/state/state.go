@@ -39,7 +39,6 @@ import (
 	"billing/ent/resource"
 	"billing/internal/events"
 	"billing/internal/fault"
-	"billing/internal/lifecycle/internal/bulk"
 	"billing/internal/pulid"
 )
 
@@ -322,13 +321,13 @@ func (m *Machine) ApplyAll(ctx context.Context, tx *ent.Tx, t Transition, rs []*
 	if n != len(rs) {
 		return 0, fmt.Errorf("%s: %d of %d locked resources matched", t.Name, n, len(rs))
 	}
-	evs := make([]bulk.Event, len(rs))
+	evs := make([]events.Record, len(rs))
 	for i, r := range rs {
 		to := t.To
 		if to == "" {
 			to = r.State
 		}
-		evs[i] = bulk.Event{
+		evs[i] = events.Record{
 			Topic: TopicResource, AccountID: r.AccountID, SubjectID: string(r.ID), At: now,
 			Payload: Event{
 				ResourceID: r.ID, AccountID: r.AccountID, Transition: t.Name,
@@ -336,7 +335,7 @@ func (m *Machine) ApplyAll(ctx context.Context, tx *ent.Tx, t Transition, rs []*
 			},
 		}
 	}
-	if err := bulk.Append(ctx, tx, m.outbox, m.postgres, evs); err != nil {
+	if err := m.outbox.AppendAll(ctx, tx, evs); err != nil {
 		return 0, fmt.Errorf("%s: events: %w", t.Name, err)
 	}
 	return n, nil

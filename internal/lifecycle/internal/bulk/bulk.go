@@ -1,19 +1,16 @@
-// Package bulk writes outbox events and notifications many rows per
-// statement, for the lifecycle sweeps that change hundreds of resources in
-// one transaction. Each function keeps the contract of its one-row
-// original — events.Outbox.Append and notify.Service.Notify — so that a
-// sweep's events and notices look exactly like anyone else's; only the
-// number of round trips differs.
-//
-// They belong with their originals (events.Outbox.AppendAll,
-// notify.Service.NotifyAll) and live here only until those packages grow
-// batch forms.
+// Package bulk writes notifications many rows per statement, for the
+// lifecycle sweeps that change hundreds of resources in one transaction.
+// Notify keeps the contract of its one-row original, notify.Service.Notify,
+// so that a sweep's notices look exactly like anyone else's; only the
+// number of round trips differs. (Events in bulk are
+// events.Outbox.AppendAll.) It belongs with its original
+// (notify.Service.NotifyAll) and lives here only until that package grows
+// a batch form.
 package bulk
 
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -33,67 +30,6 @@ import (
 // (PostgreSQL gets arrays).
 const chunk = 500
 
-// Event is one outbox event, as events.Outbox.Append takes it.
-type Event struct {
-	Topic     string
-	AccountID pulid.ID
-	SubjectID string
-	Payload   any
-	At        time.Time
-}
-
-// Append records evs in tx, in order. On PostgreSQL the rows go in with
-// one INSERT … SELECT FROM unnest(arrays) — a fixed number of parameters
-// however many rows, which PostgreSQL parses far faster than a multi-row
-// VALUES list — and one pg_notify for the lot in the same statement (its
-// payload is only a hint: every instance's listener re-reads the outbox
-// table after the commit wakes it). On SQLite each goes through
-// outbox.Append, which queues it for the in-process hub after commit; the
-// engine is in process, so a statement per row costs no round trip.
-func Append(ctx context.Context, tx *ent.Tx, outbox *events.Outbox, postgres bool, evs []Event) error {
-	if len(evs) == 0 {
-		return nil
-	}
-	if !postgres {
-		for _, ev := range evs {
-			if err := outbox.Append(ctx, tx, ev.Topic, ev.AccountID, ev.SubjectID, ev.Payload, ev.At); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	topics, accounts, subjects, ats := make([]string, len(evs)), make([]string, len(evs)), make([]string, len(evs)), make([]string, len(evs))
-	payloads := make([]string, len(evs))
-	for i, ev := range evs {
-		body, err := json.Marshal(ev.Payload)
-		if err != nil {
-			return fmt.Errorf("append %s event: encode: %w", ev.Topic, err)
-		}
-		topics[i], accounts[i], subjects[i], payloads[i] = ev.Topic, string(ev.AccountID), ev.SubjectID, string(body)
-		ats[i] = ev.At.UTC().Format(time.RFC3339Nano)
-	}
-	// One statement whatever the number of events: arrays, not a
-	// parameter per value. Ids are given in the order of the arrays. The
-	// payloads travel as text (JSON is UTF-8 without NUL; the database is
-	// UTF8, as Vietnamese texts need) and become the same bytes with
-	// convert_to: a bytea[] would be hex-encoded. NOTIFY is delivered when
-	// the transaction commits, never before.
-	_, err := tx.ExecContext(ctx, `
-		WITH e AS (
-			INSERT INTO outbox_events (topic, account_id, subject_id, payload, created_at)
-			SELECT t.topic, t.account_id, t.subject_id, convert_to(t.payload, 'UTF8'), t.created_at
-			FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[])
-				WITH ORDINALITY AS t(topic, account_id, subject_id, payload, created_at, ord)
-			ORDER BY t.ord
-			RETURNING id)
-		SELECT pg_notify($6, max(e.id)::text) FROM e`,
-		pq.Array(topics), pq.Array(accounts), pq.Array(subjects), pq.Array(payloads), pq.Array(ats), events.NotifyChannel)
-	if err != nil {
-		return fmt.Errorf("append %d events: %w", len(evs), err)
-	}
-	return nil
-}
-
 // Notify records the notices in tx like notify.Service.Notify does for
 // one: INSERT … ON CONFLICT (dedupe_key) DO NOTHING, and an
 // events.TopicNotification event for each notice actually inserted, so a
@@ -110,7 +46,7 @@ func Notify(ctx context.Context, tx *ent.Tx, outbox *events.Outbox, postgres boo
 	if postgres {
 		size = len(notices) // one statement of arrays
 	}
-	var evs []Event
+	var evs []events.Record
 	for start := 0; start < len(notices); start += size {
 		part := notices[start:min(start+size, len(notices))]
 		ids := make([]string, len(part))
@@ -139,13 +75,13 @@ func Notify(ctx context.Context, tx *ent.Tx, outbox *events.Outbox, postgres boo
 				continue
 			}
 			at := n.At.UTC().Truncate(time.Microsecond)
-			evs = append(evs, Event{
+			evs = append(evs, events.Record{
 				Topic: events.TopicNotification, AccountID: n.AccountID, SubjectID: ids[i], At: at,
 				Payload: notify.EventPayload{ID: pulid.ID(ids[i]), Kind: n.Kind, Title: n.Title, ResourceID: n.ResourceID, CreatedAt: at},
 			})
 		}
 	}
-	if err := Append(ctx, tx, outbox, postgres, evs); err != nil {
+	if err := outbox.AppendAll(ctx, tx, evs); err != nil {
 		return 0, err
 	}
 	return len(evs), nil
