@@ -210,6 +210,9 @@ func BenchmarkAutoRenew(b *testing.B) {
 	clock := clockwork.NewFakeClockAt(first)
 	env := newBenchEnv(b, db, clock)
 	svc := env.lifecycle(true)
+	if v, err := strconv.Atoi(os.Getenv("BILLING_BENCH_AUTORENEW_LANES")); err == nil && v > 0 {
+		lifecycle.SetLanes(svc, v) // default AutoRenewLanes
+	}
 
 	const accounts = 100
 	// Enough credit for every renewal of up to 20 iterations.

@@ -181,6 +181,15 @@
 // its commit, and after a chunk the sweep gives way to customers paying
 // meanwhile (giveWay, as the other sweeps do).
 //
+// The chunks run in AutoRenewLanes lanes at once (attemptLanes): the due
+// accounts are dealt to the lanes whole, so lanes share no resource and
+// no wallet and only queue briefly for the invoice sequence row; each
+// lane runs its chunks in order. A chunk is almost all database work and
+// one connection is one PostgreSQL process, so one lane left all but one
+// of the database's cores idle. Invoice codes follow the order in which
+// the lanes' chunks commit (gapless still), so two runs over the same
+// resources may number them differently.
+//
 // SQLite keeps the one-by-one path: it is the embedded development
 // default, in process (a statement costs no round trip) and serializes
 // its writers anyway, and the set-based statements are PostgreSQL's

@@ -26,20 +26,29 @@ const GiveWay = 3.0
 // pacing is how the sweeps batch and give way; tests change it.
 type pacing struct {
 	batch int                                        // resources per transaction (SweepBatch)
+	lanes int                                        // auto-renew chunks at once (AutoRenewLanes)
 	busy  func() bool                                // a customer is paying (checkout.Service.Busy)
 	rest  func(context.Context, time.Duration) error // waits, or fails when the context ends first
 }
 
 func defaultPacing(busy func() bool) pacing {
-	return pacing{batch: SweepBatch, busy: busy, rest: rest}
+	return pacing{batch: SweepBatch, lanes: AutoRenewLanes, busy: busy, rest: rest}
 }
 
 // giveWay rests after a batch that took spent when a customer is paying.
 func (s *Service) giveWay(ctx context.Context, spent time.Duration) error {
+	return s.giveWayLanes(ctx, spent, 1)
+}
+
+// giveWayLanes is giveWay for one of lanes batches running side by side
+// (the auto-renew lanes): each rests long enough that together they take
+// the share of the time one sweep alone would, 1/(1+GiveWay) — a lane
+// works spent and rests spent × (lanes × (1+GiveWay) − 1).
+func (s *Service) giveWayLanes(ctx context.Context, spent time.Duration, lanes int) error {
 	if !s.pace.busy() {
 		return nil
 	}
-	return s.pace.rest(ctx, time.Duration(float64(spent)*GiveWay))
+	return s.pace.rest(ctx, time.Duration(float64(spent)*(float64(lanes)*(1+GiveWay)-1)))
 }
 
 // rest waits d of real time, or until ctx ends.
