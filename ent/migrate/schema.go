@@ -293,11 +293,6 @@ var (
 		},
 		Indexes: []*schema.Index{
 			{
-				Name:    "invoice_account_id",
-				Unique:  false,
-				Columns: []*schema.Column{InvoicesColumns[20]},
-			},
-			{
 				Name:    "invoice_account_id_status_issued_at",
 				Unique:  false,
 				Columns: []*schema.Column{InvoicesColumns[20], InvoicesColumns[7], InvoicesColumns[16]},
@@ -435,11 +430,6 @@ var (
 		},
 		Indexes: []*schema.Index{
 			{
-				Name:    "ledgerentry_account_id",
-				Unique:  false,
-				Columns: []*schema.Column{LedgerEntriesColumns[1]},
-			},
-			{
 				Name:    "ledgerentry_ledger_account_id_created_at",
 				Unique:  false,
 				Columns: []*schema.Column{LedgerEntriesColumns[2], LedgerEntriesColumns[10]},
@@ -472,11 +462,6 @@ var (
 		Columns:    LedgerTransactionsColumns,
 		PrimaryKey: []*schema.Column{LedgerTransactionsColumns[0]},
 		Indexes: []*schema.Index{
-			{
-				Name:    "ledgertransaction_account_id",
-				Unique:  false,
-				Columns: []*schema.Column{LedgerTransactionsColumns[1]},
-			},
 			{
 				Name:    "ledgertransaction_reference",
 				Unique:  false,
@@ -560,11 +545,6 @@ var (
 		},
 		Indexes: []*schema.Index{
 			{
-				Name:    "member_account_id",
-				Unique:  false,
-				Columns: []*schema.Column{MembersColumns[6]},
-			},
-			{
 				Name:    "member_account_id_subject",
 				Unique:  true,
 				Columns: []*schema.Column{MembersColumns[6], MembersColumns[3]},
@@ -599,11 +579,6 @@ var (
 			},
 		},
 		Indexes: []*schema.Index{
-			{
-				Name:    "notification_account_id",
-				Unique:  false,
-				Columns: []*schema.Column{NotificationsColumns[10]},
-			},
 			{
 				Name:    "notification_account_id_read_at",
 				Unique:  false,
@@ -653,11 +628,6 @@ var (
 			},
 		},
 		Indexes: []*schema.Index{
-			{
-				Name:    "order_account_id",
-				Unique:  false,
-				Columns: []*schema.Column{OrdersColumns[11]},
-			},
 			{
 				Name:    "order_status",
 				Unique:  false,
@@ -790,11 +760,6 @@ var (
 			},
 		},
 		Indexes: []*schema.Index{
-			{
-				Name:    "payment_account_id",
-				Unique:  false,
-				Columns: []*schema.Column{PaymentsColumns[18]},
-			},
 			{
 				Name:    "payment_status_expires_at",
 				Unique:  false,
@@ -985,11 +950,6 @@ var (
 			},
 		},
 		Indexes: []*schema.Index{
-			{
-				Name:    "resource_account_id",
-				Unique:  false,
-				Columns: []*schema.Column{ResourcesColumns[21]},
-			},
 			{
 				Name:    "resource_state_period_end",
 				Unique:  false,

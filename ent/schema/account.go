@@ -59,7 +59,7 @@ type Member struct{ ent.Schema }
 
 // Mixin of Member.
 func (Member) Mixin() []ent.Mixin {
-	return []ent.Mixin{IDMixin{Prefix: "mem"}, TimeMixin{}, TenantMixin{}}
+	return []ent.Mixin{IDMixin{Prefix: "mem"}, TimeMixin{}, TenantMixin{Covered: true}}
 }
 
 // Fields of Member.

@@ -20,7 +20,7 @@ type Invoice struct{ ent.Schema }
 
 // Mixin of Invoice.
 func (Invoice) Mixin() []ent.Mixin {
-	return []ent.Mixin{IDMixin{Prefix: "inv"}, TimeMixin{}, TenantMixin{}}
+	return []ent.Mixin{IDMixin{Prefix: "inv"}, TimeMixin{}, TenantMixin{Covered: true}}
 }
 
 // Fields of Invoice.

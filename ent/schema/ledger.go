@@ -86,7 +86,7 @@ type LedgerTransaction struct{ ent.Schema }
 
 // Mixin of LedgerTransaction.
 func (LedgerTransaction) Mixin() []ent.Mixin {
-	return []ent.Mixin{IDMixin{Prefix: "ltx"}, TenantMixin{Optional: true}}
+	return []ent.Mixin{IDMixin{Prefix: "ltx"}, TenantMixin{Optional: true, Covered: true}}
 }
 
 // Fields of LedgerTransaction.
@@ -126,7 +126,7 @@ type LedgerEntry struct{ ent.Schema }
 
 // Mixin of LedgerEntry.
 func (LedgerEntry) Mixin() []ent.Mixin {
-	return []ent.Mixin{IDMixin{Prefix: "len"}, TenantMixin{Optional: true}}
+	return []ent.Mixin{IDMixin{Prefix: "len"}, TenantMixin{Optional: true, Covered: true}}
 }
 
 // Fields of LedgerEntry.

@@ -20,7 +20,7 @@ type Order struct{ ent.Schema }
 
 // Mixin of Order.
 func (Order) Mixin() []ent.Mixin {
-	return []ent.Mixin{IDMixin{Prefix: "ord"}, TimeMixin{}, TenantMixin{}}
+	return []ent.Mixin{IDMixin{Prefix: "ord"}, TimeMixin{}, TenantMixin{Covered: true}}
 }
 
 // Fields of Order.
@@ -110,7 +110,7 @@ type Payment struct{ ent.Schema }
 
 // Mixin of Payment.
 func (Payment) Mixin() []ent.Mixin {
-	return []ent.Mixin{IDMixin{Prefix: "pay"}, TimeMixin{}, TenantMixin{}}
+	return []ent.Mixin{IDMixin{Prefix: "pay"}, TimeMixin{}, TenantMixin{Covered: true}}
 }
 
 // Fields of Payment.

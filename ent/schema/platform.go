@@ -18,7 +18,7 @@ type Notification struct{ ent.Schema }
 
 // Mixin of Notification.
 func (Notification) Mixin() []ent.Mixin {
-	return []ent.Mixin{IDMixin{Prefix: "ntf"}, TimeMixin{}, TenantMixin{}}
+	return []ent.Mixin{IDMixin{Prefix: "ntf"}, TimeMixin{}, TenantMixin{Covered: true}}
 }
 
 // Fields of Notification.

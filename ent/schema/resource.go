@@ -21,7 +21,7 @@ type Resource struct{ ent.Schema }
 
 // Mixin of Resource.
 func (Resource) Mixin() []ent.Mixin {
-	return []ent.Mixin{IDMixin{Prefix: "res"}, TimeMixin{}, TenantMixin{}}
+	return []ent.Mixin{IDMixin{Prefix: "res"}, TimeMixin{}, TenantMixin{Covered: true}}
 }
 
 // Fields of Resource.
