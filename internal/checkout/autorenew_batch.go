@@ -76,11 +76,18 @@ type AutoRenewResult struct {
 // product or wallet that cannot be read — is left out entirely (OneByOne)
 // so that AutoRenew decides it with all its rules.
 //
+// record, when not nil, is called in the same transaction with the
+// results, once the renewals are written and before the invoices are
+// numbered: the caller writes what it keeps of the outcomes (the
+// scheduler's attempt steps and notices) with the renewals themselves, in
+// one commit. An error from it rolls everything back.
+//
 // Locks are taken in the order every checkout takes them: the resources
 // in id order, then the wallets in account order, and the month's invoice
 // sequence row last, by the statement that numbers the invoices just
 // before the commit. An error that is no fault rolls everything back.
-func (s *Service) AutoRenewAll(ctx context.Context, reqs []AutoRenewRequest) ([]AutoRenewResult, error) {
+func (s *Service) AutoRenewAll(ctx context.Context, reqs []AutoRenewRequest,
+	record func(context.Context, *ent.Tx, []AutoRenewResult) error) ([]AutoRenewResult, error) {
 	if !s.db.IsPostgres() {
 		return nil, errors.New("auto-renew: AutoRenewAll is for PostgreSQL")
 	}
@@ -93,7 +100,22 @@ func (s *Service) AutoRenewAll(ctx context.Context, reqs []AutoRenewRequest) ([]
 		if err != nil {
 			return err
 		}
-		return s.writeAutoRenewals(ctx, tx, rs, now)
+		invoices, err := s.writeAutoRenewals(ctx, tx, rs, now)
+		if err != nil {
+			return err
+		}
+		if record != nil {
+			if err := record(ctx, tx, out); err != nil {
+				return err
+			}
+		}
+		if len(invoices) == 0 {
+			return nil
+		}
+		// Last: the invoices take their numbers from the month's sequence
+		// row, which stays locked until the commit that follows.
+		_, err = s.invoices.IssuePrepaid(ctx, tx, invoices)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("auto-renew %d resources: %w", len(reqs), err)
@@ -337,12 +359,12 @@ func openActions(ctx context.Context, tx *ent.Tx, ids []pulid.ID) (map[pulid.ID]
 // events of AutoRenew, in their final states at once (as placeFromCredit
 // writes a CREDIT order): the AUTO_RENEW steps, orders COMPLETED with one
 // RENEW item SUCCEEDED, CREDIT payments SUCCEEDED with their invoice,
-// the debits (DebitAll), the resources' new periods, the events, and the
-// invoices numbered last.
-func (s *Service) writeAutoRenewals(ctx context.Context, tx *ent.Tx, rs []autoRenewal, now time.Time) error {
+// the debits (DebitAll), the resources' new periods and the events. It
+// returns their invoices, for the caller to issue last.
+func (s *Service) writeAutoRenewals(ctx context.Context, tx *ent.Tx, rs []autoRenewal, now time.Time) ([]invoicing.PrepaidInput, error) {
 	n := len(rs)
 	if n == 0 {
-		return nil
+		return nil, nil
 	}
 	var (
 		stepIDs, resIDs, ends                     = make([]string, n), make([]string, n), make([]string, n)
@@ -372,12 +394,12 @@ func (s *Service) writeAutoRenewals(ctx context.Context, tx *ent.Tx, rs []autoRe
 		}
 		body, err := json.Marshal(r.Components)
 		if err != nil {
-			return fmt.Errorf("encode components of %s: %w", r.ID, err)
+			return nil, fmt.Errorf("encode components of %s: %w", r.ID, err)
 		}
 		invID := pulid.New("inv")
 		ids, err := json.Marshal([]string{string(invID)})
 		if err != nil {
-			return err
+			return nil, err
 		}
 		total := rn.quote.Payable
 		stepIDs[i], resIDs[i], ends[i] = string(pulid.New("lcs")), string(r.ID), stamp(oldEnd)
@@ -406,10 +428,10 @@ func (s *Service) writeAutoRenewals(ctx context.Context, tx *ent.Tx, rs []autoRe
 		 ON CONFLICT (resource_id, period_end, step) DO NOTHING`,
 		pq.Array(stepIDs), pq.Array(resIDs), pq.Array(ends), AutoRenewStep, now)
 	if err != nil {
-		return fmt.Errorf("record %d steps: %w", n, err)
+		return nil, fmt.Errorf("record %d steps: %w", n, err)
 	}
 	if got, err := res.RowsAffected(); err != nil || got != int64(n) {
-		return fmt.Errorf("record %d steps: %d recorded (renewed meanwhile elsewhere): %w", n, got, err)
+		return nil, fmt.Errorf("record %d steps: %d recorded (renewed meanwhile elsewhere): %w", n, got, err)
 	}
 	_, err = tx.ExecContext(ctx,
 		`INSERT INTO orders (id, created_at, updated_at, status, subtotal, discount, total, currency, idempotency_key, account_id)
@@ -417,7 +439,7 @@ func (s *Service) writeAutoRenewals(ctx context.Context, tx *ent.Tx, rs []autoRe
 		 FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[]) AS v(id, account_id, total, key)`,
 		pq.Array(orderIDs), pq.Array(accIDs), pq.Array(totals), pq.Array(keys), now)
 	if err != nil {
-		return fmt.Errorf("create %d orders: %w", n, err)
+		return nil, fmt.Errorf("create %d orders: %w", n, err)
 	}
 	_, err = tx.ExecContext(ctx,
 		`INSERT INTO order_items (id, created_at, updated_at, account_id, action, plan_id, resource_id, quantity,
@@ -429,7 +451,7 @@ func (s *Service) writeAutoRenewals(ctx context.Context, tx *ent.Tx, rs []autoRe
 		pq.Array(itemIDs), pq.Array(accIDs), pq.Array(planIDs), pq.Array(resIDs), pq.Array(months), pq.Array(comps),
 		pq.Array(totals), pq.Array(orderIDs), now)
 	if err != nil {
-		return fmt.Errorf("create %d order items: %w", n, err)
+		return nil, fmt.Errorf("create %d order items: %w", n, err)
 	}
 	_, err = tx.ExecContext(ctx,
 		`INSERT INTO payments (id, created_at, updated_at, purpose, method, status, amount, credit_amount,
@@ -440,12 +462,12 @@ func (s *Service) writeAutoRenewals(ctx context.Context, tx *ent.Tx, rs []autoRe
 			AS v(id, account_id, order_id, total, key, invoice_ids)`,
 		pq.Array(payIDs), pq.Array(accIDs), pq.Array(orderIDs), pq.Array(totals), pq.Array(keys), pq.Array(invoiceIDs), now)
 	if err != nil {
-		return fmt.Errorf("create %d payments: %w", n, err)
+		return nil, fmt.Errorf("create %d payments: %w", n, err)
 	}
 	// Wallets after resources: the lock order of every checkout.
 	walletEvents, err := s.ledger.DebitAll(ctx, tx, moves)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	// The period, as applyRenew extends it; the resources are locked, so
 	// every one must match.
@@ -460,10 +482,10 @@ func (s *Service) writeAutoRenewals(ctx context.Context, tx *ent.Tx, rs []autoRe
 		pq.Array(resIDs), pq.Array(ends), pq.Array(fromStates), pq.Array(states), pq.Array(starts), pq.Array(newEnds),
 		pq.Array(paid), pq.Array(periodMonths), pq.Array(clearReason), now)
 	if err != nil {
-		return fmt.Errorf("renew %d resources: %w", n, err)
+		return nil, fmt.Errorf("renew %d resources: %w", n, err)
 	}
 	if got, err := res.RowsAffected(); err != nil || got != int64(n) {
-		return fmt.Errorf("renew %d resources: %d matched: %w", n, got, err)
+		return nil, fmt.Errorf("renew %d resources: %d matched: %w", n, got, err)
 	}
 
 	// The events of each renewal, in AutoRenew's order: the payment
@@ -492,14 +514,9 @@ func (s *Service) writeAutoRenewals(ctx context.Context, tx *ent.Tx, rs []autoRe
 			paymentRecord(p, PaymentEvent{ResourceID: r.ID, Provisioned: &yes}, true, now))
 	}
 	if err := s.outbox.AppendAll(ctx, tx, evs); err != nil {
-		return err
+		return nil, err
 	}
-	// Last: the invoices take their numbers from the month's sequence row,
-	// which stays locked until the commit that follows.
-	if _, err := s.invoices.IssuePrepaid(ctx, tx, invoices); err != nil {
-		return err
-	}
-	return nil
+	return invoices, nil
 }
 
 // paymentRecord is the event emitFinal appends for p.

@@ -2,6 +2,7 @@ package lifecycle_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"regexp"
@@ -404,4 +405,50 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	slices.Sort(keys)
 	return keys
+}
+
+// TestAutoRenewAllRecordRollsBack: the outcomes are recorded in the
+// renewals' transaction, so when recording them fails nothing of the
+// chunk stands — no invoice, no debit, no step, the periods unchanged —
+// and the next run renews them, once, with their outcomes.
+func TestAutoRenewAllRecordRollsBack(t *testing.T) {
+	t.Parallel()
+	testdb.RequirePostgres(t)
+	b := scheduled(t)
+	sc := seedRenewals(t, b)
+	now := b.to(t, local(time.December, 20, 8, 0))
+	before := dumpRows(t, b)
+
+	var reqs []checkout.AutoRenewRequest
+	for _, r := range sc.res {
+		r, err := b.db.Client.Resource.Get(b.sys, r.ID)
+		require.NoError(t, err)
+		reqs = append(reqs, checkout.AutoRenewRequest{ResourceID: r.ID, PeriodEnd: *r.PeriodEnd})
+	}
+	called, renewed := 0, 0
+	_, err := b.checkout.AutoRenewAll(b.sys, reqs, func(_ context.Context, _ *ent.Tx, got []checkout.AutoRenewResult) error {
+		called++
+		for _, g := range got {
+			if g.Renewed {
+				renewed++
+			}
+		}
+		return errors.New("notices are down")
+	})
+	require.ErrorContains(t, err, "notices are down")
+	require.Equal(t, 1, called)
+	// r19 and r20 are AutoRenew's (OneByOne): the other eleven renewals.
+	require.Equal(t, 11, renewed, "renewed from credit by the chunk, then rolled back")
+	after := dumpRows(t, b)
+	for _, table := range sortedKeys(before) {
+		assert.Equal(t, before[table], after[table], "table %s", table)
+	}
+
+	made, err := b.svc.RunAutoRenewAttempts(b.sys, now)
+	require.NoError(t, err)
+	require.Equal(t, 21, made)
+	require.Equal(t, renewalOutcomes, sc.attemptSteps(t, b))
+	for _, acc := range sc.accs {
+		require.NoError(t, b.ledger.Verify(b.sys, acc))
+	}
 }

@@ -169,8 +169,9 @@
 // makes a chunk of them (autoRenewChunk, in due order: whole accounts,
 // or an account split over consecutive chunks) in one transaction with a
 // fixed number of multi-row statements (INSERT … SELECT FROM
-// unnest(arrays), UPDATE … FROM unnest(arrays)), then the chunk's
-// outcomes and notices are recorded in the next one. Each account's
+// unnest(arrays), UPDATE … FROM unnest(arrays)), and the chunk's
+// outcomes and notices are recorded in the same transaction, before the
+// invoices are numbered. Each account's
 // credit is read once under its wallet lock and its renewals are taken
 // from it in order, so the cumulative sum gives exactly the one-by-one
 // result; every renewal writes the rows, ledger entries and events

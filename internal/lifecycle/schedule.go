@@ -153,9 +153,11 @@ type attempt struct {
 //
 // A failure that is not the customer's business (the database) records
 // nothing and is returned, joined with the others, so that the next run
-// within the window tries again. A renewal commits in AutoRenew's (or
-// AutoRenewAll's) own transaction and its record and notice in the
-// account's (or chunk's) next one: a crash between the two loses that
+// within the window tries again. On PostgreSQL (AutoRenewAll) a chunk's
+// outcomes and notices commit with its renewals, in one transaction. One
+// by one (SQLite, and the accounts AutoRenewAll leaves to AutoRenew) a
+// renewal commits in AutoRenew's own transaction and its record and
+// notice in the account's next one: a crash between the two loses that
 // success notice (the renewal and its invoice stand; the period end
 // moved, so no run retries it), and the failures not yet recorded are
 // simply attempted again.
@@ -403,19 +405,19 @@ func splitLanes(due []attempt, n, chunk int) [][]attempt {
 }
 
 // attemptChunks makes the attempts of due (sorted by account, then
-// earliest end first) on PostgreSQL, chunk (autoRenewChunk) at a time: each chunk
-// with checkout.AutoRenewAll, one transaction for all its renewals, then
-// its outcomes recorded by recordAttempts in the next. An account may
-// span chunks: they run one after the other, so the next chunk reads the
+// earliest end first) on PostgreSQL, chunk (autoRenewChunk) at a time:
+// each chunk with checkout.AutoRenewAll, one transaction for all its
+// renewals and their outcomes (recordAttemptsTx). An account may span
+// chunks: they run one after the other, so the next chunk reads the
 // credit the previous one left, and once the account ran short its later
 // attempts fail without being attempted, as attemptAccount does. An
 // account AutoRenewAll leaves to AutoRenew (OneByOne) is attempted with
-// it, one by one, before the chunk's outcomes are recorded. A chunk that
-// fails (the database) records nothing for its attempts and is returned,
-// joined with the others; the next chunks go on. After a full chunk the
-// sweep gives way to customers paying meanwhile (giveWay), like the
-// other sweeps: without it, it took a third of the checkouts' throughput
-// (BenchmarkAutoRenew).
+// it, one by one, after the chunk, and its outcomes recorded next. A
+// chunk that fails (the database) records nothing for its attempts and is
+// returned, joined with the others; the next chunks go on. After a full
+// chunk the lane gives way to customers paying meanwhile (giveWayLanes),
+// like the other sweeps: without it, it took a third of the checkouts'
+// throughput (BenchmarkAutoRenew).
 func (s *Service) attemptChunks(ctx context.Context, due []attempt, now time.Time, chunk, lanes int) (int, error) {
 	var (
 		made  int
@@ -424,64 +426,96 @@ func (s *Service) attemptChunks(ctx context.Context, due []attempt, now time.Tim
 	)
 	for part := range slices.Chunk(due, chunk) {
 		start := time.Now()
-		results := make([]checkout.AutoRenewResult, len(part))
 		var (
 			reqs []checkout.AutoRenewRequest
 			at   []int
 		)
 		for i, a := range part {
-			if short[a.r.AccountID] {
-				results[i].Skipped = true
-				continue
+			if !short[a.r.AccountID] {
+				reqs = append(reqs, checkout.AutoRenewRequest{ResourceID: a.r.ID, PeriodEnd: *a.r.PeriodEnd})
+				at = append(at, i)
 			}
-			reqs = append(reqs, checkout.AutoRenewRequest{ResourceID: a.r.ID, PeriodEnd: *a.r.PeriodEnd})
-			at = append(at, i)
 		}
-		if len(reqs) > 0 {
-			got, err := s.checkout.AutoRenewAll(ctx, reqs)
-			if err != nil {
-				errs = append(errs, err)
-				continue
+		// settle reads AutoRenewAll's results: the outcomes of the accounts
+		// it decided, to record in its transaction, and which accounts it
+		// left to AutoRenew. It may run again (nothing of a failed call is
+		// kept), so it only assigns.
+		var (
+			outcomes []outcome
+			failures []error
+			shortNow map[pulid.ID]bool
+			oneByOne [][]attempt // runs of one account each
+		)
+		settle := func(got []checkout.AutoRenewResult) {
+			results := make([]checkout.AutoRenewResult, len(part))
+			for i, a := range part {
+				results[i].Skipped = short[a.r.AccountID]
 			}
 			for k, g := range got {
 				results[at[k]] = g
 			}
-		}
-		var outcomes []outcome
-		for i := 0; i < len(part); {
-			acc := part[i].r.AccountID
-			j := i
-			for j < len(part) && part[j].r.AccountID == acc {
-				j++
+			outcomes, failures, shortNow, oneByOne = nil, nil, map[pulid.ID]bool{}, nil
+			for i := 0; i < len(part); {
+				acc := part[i].r.AccountID
+				j := i
+				for j < len(part) && part[j].r.AccountID == acc {
+					j++
+				}
+				if results[i].OneByOne {
+					oneByOne = append(oneByOne, part[i:j])
+					i = j
+					continue
+				}
+				for ; i < j; i++ {
+					g := results[i]
+					err := g.Err
+					if g.Skipped {
+						err = errShort()
+					}
+					o, ok, isShort, err := s.outcomeOf(part[i], g.Renewed, err, now)
+					switch {
+					case err != nil:
+						failures = append(failures, err)
+					case ok:
+						outcomes = append(outcomes, o)
+					}
+					shortNow[acc] = shortNow[acc] || isShort
+				}
 			}
-			if results[i].OneByOne {
-				os, es, sh := s.renewOneByOne(ctx, part[i:j], now, short[acc])
-				outcomes, errs = append(outcomes, os...), append(errs, es...)
-				short[acc] = short[acc] || sh
-				i = j
+		}
+		// The outcomes of the accounts AutoRenewAll decided are recorded
+		// in its transaction, with the renewals: a renewal never commits
+		// without its step and notice.
+		var rest []outcome // recorded in a transaction of their own
+		if len(reqs) > 0 {
+			_, err := s.checkout.AutoRenewAll(ctx, reqs, func(ctx context.Context, tx *ent.Tx, got []checkout.AutoRenewResult) error {
+				settle(got)
+				return s.recordAttemptsTx(ctx, tx, outcomes, now)
+			})
+			if err != nil {
+				errs = append(errs, err)
 				continue
 			}
-			for ; i < j; i++ {
-				g := results[i]
-				err := g.Err
-				if g.Skipped {
-					err = errShort()
-				}
-				o, ok, isShort, err := s.outcomeOf(part[i], g.Renewed, err, now)
-				switch {
-				case err != nil:
-					errs = append(errs, err)
-				case ok:
-					outcomes = append(outcomes, o)
-				}
-				short[acc] = short[acc] || isShort
-			}
+			made += len(outcomes)
+		} else {
+			settle(nil) // every account here ran short in an earlier chunk
+			rest = outcomes
 		}
-		if err := s.recordAttempts(ctx, outcomes, now); err != nil {
+		errs = append(errs, failures...)
+		for acc, sh := range shortNow {
+			short[acc] = short[acc] || sh
+		}
+		for _, run := range oneByOne {
+			acc := run[0].r.AccountID
+			os, es, sh := s.renewOneByOne(ctx, run, now, short[acc])
+			rest, errs = append(rest, os...), append(errs, es...)
+			short[acc] = short[acc] || sh
+		}
+		if err := s.recordAttempts(ctx, rest, now); err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		made += len(outcomes)
+		made += len(rest)
 		if len(part) < chunk {
 			continue // the last one
 		}
@@ -508,7 +542,19 @@ func (s *Service) recordAttempts(ctx context.Context, outcomes []outcome, now ti
 	if len(outcomes) == 0 {
 		return nil
 	}
-	err := store.WithTx(ctx, s.db.Client, func(tx *ent.Tx) error {
+	err := store.WithTx(ctx, s.db.Client, func(tx *ent.Tx) error { return s.recordAttemptsTx(ctx, tx, outcomes, now) })
+	if err != nil {
+		return fmt.Errorf("auto-renew: record %d attempts: %w", len(outcomes), err)
+	}
+	return nil
+}
+
+// recordAttemptsTx is recordAttempts in tx.
+func (s *Service) recordAttemptsTx(ctx context.Context, tx *ent.Tx, outcomes []outcome, now time.Time) error {
+	if len(outcomes) == 0 {
+		return nil
+	}
+	err := func() error {
 		for part := range slices.Chunk(outcomes, recordChunk) {
 			var q strings.Builder
 			q.WriteString(`INSERT INTO lifecycle_steps (id, resource_id, period_end, step, outcome, created_at) VALUES `)
@@ -535,9 +581,9 @@ func (s *Service) recordAttempts(ctx context.Context, outcomes []outcome, now ti
 		}
 		_, err := bulk.Notify(ctx, tx, s.outbox, s.db.IsPostgres(), notices)
 		return err
-	})
+	}()
 	if err != nil {
-		return fmt.Errorf("auto-renew: record %d attempts: %w", len(outcomes), err)
+		return fmt.Errorf("record %d attempts: %w", len(outcomes), err)
 	}
 	return nil
 }
