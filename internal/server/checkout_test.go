@@ -1063,3 +1063,39 @@ func TestCheckoutTenancy(t *testing.T) {
 	// A's own read-only member sees them.
 	require.Equal(t, map[string]int{"orders": 2, "payments": 2, "invoices": 1, "resources": 2}, b.counts(t, b.vwA))
 }
+
+// TestEmptyOptionalFieldsAreNull: what an order, payment, item and
+// invoice do not have comes back null, not "" (graph.EmptyAsNull): no
+// coupon, no hold, no redirect, no failure, no external reference, not
+// superseded; what they have is unchanged.
+func TestEmptyOptionalFieldsAreNull(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.fund(t, pulid.ID(b.accA.ID), "2000000")
+	r := b.gql(t, b.custA, `mutation Place($in: PlaceOrderInput!) { placeOrder(input: $in) {
+		order { couponCode items { failureReason resource { externalRef } } }
+		payment { method redirectURL failureReason holdID invoices { code supersededByID } }
+		redirectUrl } }`,
+		map[string]any{"in": map[string]any{"idempotencyKey": "nulls", "items": []any{serverItem(1)}, "paymentMethod": "CREDIT"}})
+	var got map[string]any
+	r.mustData(t, &got)
+	// The values that exist, read back to compare the rest whole.
+	place := got["placeOrder"].(map[string]any)
+	item := place["order"].(map[string]any)["items"].([]any)[0].(map[string]any)
+	ref := item["resource"].(map[string]any)["externalRef"]
+	require.IsType(t, "", ref, "the provisioned resource has its external reference")
+	require.NotEmpty(t, ref)
+	code := place["payment"].(map[string]any)["invoices"].([]any)[0].(map[string]any)["code"]
+	require.IsType(t, "", code)
+	require.Regexp(t, `^INV-\d{6}-\d{6}$`, code)
+
+	want := map[string]any{"placeOrder": map[string]any{
+		"order": map[string]any{"couponCode": nil, "items": []any{
+			map[string]any{"failureReason": nil, "resource": map[string]any{"externalRef": ref}},
+		}},
+		"payment": map[string]any{"method": "CREDIT", "redirectURL": nil, "failureReason": nil, "holdID": nil,
+			"invoices": []any{map[string]any{"code": code, "supersededByID": nil}}},
+		"redirectUrl": nil,
+	}}
+	require.Equal(t, want, got)
+}

@@ -43,6 +43,7 @@ func (s *Server) graphQL() *handler.Server {
 	srv.Use(extension.FixedComplexityLimit(s.opts.Limits.Complexity))
 	srv.Use(readOnlyViewer{})
 	srv.AroundFields(graph.PageArgs)
+	srv.AroundFields(graph.EmptyAsNull)
 	srv.SetErrorPresenter(graph.ErrorPresenter(s.opts.Logger))
 	srv.SetRecoverFunc(func(ctx context.Context, v any) error {
 		s.opts.Logger.ErrorContext(ctx, "panic in resolver", "request_id", requestid.From(ctx), "panic", v)
