@@ -183,6 +183,18 @@ var runID = func() string {
 	return hex.EncodeToString(b)
 }()
 
+// typename asks the cheapest authenticated operation: { __typename }.
+func (c *client) typename(ctx context.Context, cu customer) error {
+	var d struct{ Typename string `json:"__typename"` }
+	if err := c.do(ctx, cu.token, `{ __typename }`, nil, &d); err != nil {
+		return err
+	}
+	if d.Typename != "Query" {
+		return fmt.Errorf("__typename: %q", d.Typename)
+	}
+	return nil
+}
+
 // checkout places one order with CREDIT and checks that it was paid and
 // every resource provisioned before the answer (simulator, no delay).
 func (c *client) checkout(ctx context.Context, cu customer) error {
