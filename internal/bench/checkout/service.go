@@ -185,7 +185,9 @@ var runID = func() string {
 
 // typename asks the cheapest authenticated operation: { __typename }.
 func (c *client) typename(ctx context.Context, cu customer) error {
-	var d struct{ Typename string `json:"__typename"` }
+	var d struct {
+		Typename string `json:"__typename"`
+	}
 	if err := c.do(ctx, cu.token, `{ __typename }`, nil, &d); err != nil {
 		return err
 	}
