@@ -155,19 +155,19 @@ func BenchmarkExpireDue(b *testing.B) {
 //
 // Not 100,000 by default: on PostgreSQL the attempts are set-based
 // (checkout.AutoRenewAll: 500 renewals per transaction, a fixed number of
-// multi-row statements each), but every renewal still writes some twenty
-// rows (step, order, item, CREDIT payment, ledger transaction and two
-// entries, invoice and line, six events, attempt step, notice…) with their
-// index entries and foreign-key checks. On the 2-core development machine
-// (shared, so noisy) 100,000 renewed at 2,571 a second alone against
-// 35,756 rows a second for the plain UPDATE (ratio 0.072; the one-by-one
-// path made 0.002), and the checkouts kept their throughput while the
-// sweep gave way to them (343 a second, ratio 1.0; the sweep then made
-// 590 a second); the whole iteration — seeding, both sweeps, the load
-// alone for as long — took six and a half minutes. Nothing in a renewal
-// grows with the number due (index lookups, per-chunk and per-account
-// work), so 20,000 (about two minutes) stands for 100,000; set the
-// variable to measure it.
+// multi-row statements each, in two lanes of accounts at once), but every
+// renewal still writes some twenty rows (step, order, item, CREDIT
+// payment, ledger transaction and two entries, invoice and line, six
+// events, attempt step, notice…) with their index entries and foreign-key
+// checks. On the 2-core development VM (shared, so noisy) 100,000 renewed
+// at 2,866 a second alone against 35,231 rows a second for the plain
+// UPDATE (ratio 0.081; one lane made 2,571, the one-by-one path 0.002×),
+// and the checkouts kept 0.91 of their throughput while the sweep gave
+// way to them; the whole iteration — seeding, both sweeps, the load alone
+// for as long — took twelve minutes. Nothing in a renewal grows with the
+// number due (index lookups, per-chunk and per-account work), so 20,000
+// (about two and a half minutes; 3,100–3,300 a second) stands for 100,000;
+// set the variable to measure it.
 const autoRenewRows = 20_000
 
 // BenchmarkAutoRenew measures the auto-renew attempts at T−7
