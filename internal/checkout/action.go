@@ -614,12 +614,7 @@ func (s *Service) applyRenew(ctx context.Context, tx *ent.Tx, o *ent.Order, it *
 	if !rq.Payable.Equal(it.Total) {
 		return nil, fmt.Errorf("renew %s: invoice total %s differs from the %s paid", r.ID, rq.Payable, it.Total)
 	}
-	oldEnd := *r.PeriodEnd
-	newEnd := oldEnd.Add(time.Duration(it.PeriodMonths) * day30)
-	start := oldEnd
-	if r.PeriodStart != nil {
-		start = *r.PeriodStart
-	}
+	start, oldEnd, newEnd := renewedPeriod(r, it.PeriodMonths)
 	t := state.RenewTransition(r.State)
 	paid := r.PeriodPaid.Add(it.Total)
 	reason := "renewed"
@@ -643,6 +638,19 @@ func (s *Service) applyRenew(ctx context.Context, tx *ent.Tx, o *ent.Order, it *
 		AccountID: r.AccountID, ResourceID: r.ID, ProductID: r.ProductID, OrderID: o.ID,
 		Action: as, Quote: rq, PeriodStart: oldEnd, PeriodEnd: newEnd, IssuedAt: now,
 	})
+}
+
+// renewedPeriod is r's service period once renewed for months (SPEC §5):
+// it keeps its start, and its end moves from oldEnd, the current one, to
+// newEnd, months × 30 days later — also when the resource is in grace or
+// suspension (the lapsed days are paid).
+func renewedPeriod(r *ent.Resource, months int) (start, oldEnd, newEnd time.Time) {
+	oldEnd = *r.PeriodEnd
+	start = oldEnd
+	if r.PeriodStart != nil {
+		start = *r.PeriodStart
+	}
+	return start, oldEnd, oldEnd.Add(time.Duration(months) * day30)
 }
 
 // applyRecover takes r out of the trash with the item's configuration and

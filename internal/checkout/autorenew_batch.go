@@ -381,17 +381,9 @@ func (s *Service) writeAutoRenewals(ctx context.Context, tx *ent.Tx, rs []autoRe
 	)
 	for i, rn := range rs {
 		r := rn.res
-		oldEnd := *r.PeriodEnd
-		newEnd := oldEnd.Add(time.Duration(rn.months) * day30)
-		start := oldEnd
-		if r.PeriodStart != nil {
-			start = *r.PeriodStart
-		}
+		start, oldEnd, newEnd := renewedPeriod(r, rn.months)
 		t := state.RenewTransition(r.State)
-		to := t.To
-		if to == "" {
-			to = r.State
-		}
+		to := t.Target(r.State)
 		body, err := json.Marshal(r.Components)
 		if err != nil {
 			return nil, fmt.Errorf("encode components of %s: %w", r.ID, err)

@@ -339,8 +339,8 @@ func (s *Service) issuePostgres(ctx context.Context, tx *ent.Tx, ins []PrepaidIn
 			lShares, lAmounts = append(lShares, shares[j].Scaled()), append(lAmounts, l.Amount.Scaled())
 		}
 	}
-	// The gate and the row lock, as issuePostgres takes them: the number
-	// statement is the last before the commit.
+	// The gate, then the row lock: the numbering statement below is the
+	// last before the commit.
 	if err := s.gate.enter(ctx, tx); err != nil {
 		return nil, fmt.Errorf("invoice numbers %s: %w", prefix, err)
 	}

@@ -323,8 +323,8 @@ func TestSweepConcurrent(t *testing.T) {
 }
 
 // TestSweepGivesWay: between full batches a sweep rests while a customer
-// is paying, for as long as the batch took, and not at all otherwise;
-// every due resource moves either way.
+// is paying (GiveWay times as long as the batch took), and not at all
+// otherwise; every due resource moves either way.
 func TestSweepGivesWay(t *testing.T) {
 	t.Parallel()
 	b := setup(t)

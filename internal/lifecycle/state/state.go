@@ -102,6 +102,15 @@ func states(s ...resource.State) []resource.State { return s }
 // Allows reports whether the transition may happen from st.
 func (t Transition) Allows(st resource.State) bool { return slices.Contains(t.From, st) }
 
+// Target is the state the transition leaves a resource in that was in
+// from: To, or from itself when the transition keeps the state.
+func (t Transition) Target(from resource.State) resource.State {
+	if t.To == "" {
+		return from
+	}
+	return t.To
+}
+
 // RenewTransition is the transition a paid renewal applies to a resource
 // in state st: Renewed from GRACE or SUSPENDED (the resource runs again),
 // Extend otherwise.
@@ -323,15 +332,11 @@ func (m *Machine) ApplyAll(ctx context.Context, tx *ent.Tx, t Transition, rs []*
 	}
 	evs := make([]events.Record, len(rs))
 	for i, r := range rs {
-		to := t.To
-		if to == "" {
-			to = r.State
-		}
 		evs[i] = events.Record{
 			Topic: TopicResource, AccountID: r.AccountID, SubjectID: string(r.ID), At: now,
 			Payload: Event{
 				ResourceID: r.ID, AccountID: r.AccountID, Transition: t.Name,
-				From: r.State, To: to, PeriodEnd: r.PeriodEnd, Reason: c.Reason,
+				From: r.State, To: t.Target(r.State), PeriodEnd: r.PeriodEnd, Reason: c.Reason,
 			},
 		}
 	}
