@@ -232,10 +232,14 @@
 //     one pg_notify per transaction, so also one wake-up of every
 //     instance's listener per checkout.
 //   - The invoices come last (issueInvoices): the events are flushed, then
-//     invoicing.IssuePrepaid writes the invoices, their lines and their
-//     numbers in one statement. The month's sequence row, which serializes
-//     every invoice of the month, stays locked for that statement's end
-//     and the commit only.
+//     invoicing.IssuePrepaidAtCommit writes the invoices and their lines in
+//     one statement, under placeholder codes that a deferred trigger
+//     numbers inside COMMIT. The month's sequence row, which serializes
+//     every invoice of the month, is locked only for the commit's own work
+//     (the trigger and the WAL flush), never across a round trip to this
+//     process: with 32 clients on the 2-core VM this raised checkouts from
+//     about 310 to about 480 a second (it was the round trips under the
+//     lock, delayed by a busy scheduler, that set the pace).
 //   - ReportProvisioning (external provisioner or a delay) finds and locks
 //     the payment in one statement (through the resource's item and, since
 //     payments.order_id has no index, the account), reads the order's

@@ -502,8 +502,10 @@ func (s *Service) provisioned(ctx context.Context, tx *ent.Tx, p *ent.Payment, i
 }
 
 // issueInvoices writes the transaction's deferred events, then the paid
-// invoices, in order: the last statements before the commit, because the
-// invoice number locks its month's sequence row until the commit.
+// invoices, in order: the last statements before the commit. The invoices
+// are numbered at the commit (invoicing.IssuePrepaidAtCommit), so a
+// checkout holds its month's sequence row only inside COMMIT and
+// concurrent checkouts do not queue behind each other's round trips.
 func (s *Service) issueInvoices(ctx context.Context, tx *ent.Tx, invs []invoicing.PrepaidInput) error {
 	if err := s.outbox.Flush(ctx, tx); err != nil {
 		return err
@@ -511,8 +513,7 @@ func (s *Service) issueInvoices(ctx context.Context, tx *ent.Tx, invs []invoicin
 	if len(invs) == 0 {
 		return nil
 	}
-	_, err := s.invoices.IssuePrepaid(ctx, tx, invs)
-	return err
+	return s.invoices.IssuePrepaidAtCommit(ctx, tx, invs)
 }
 
 // provisionFailed refunds what was paid for the resource to credit and

@@ -273,13 +273,48 @@ func (s *Service) IssuePrepaid(ctx context.Context, tx *ent.Tx, ins []PrepaidInp
 		for n < len(ins) && s.prefix(s.issuedAt(ins[n])) == s.prefix(s.issuedAt(ins[0])) {
 			n++
 		}
-		got, err := s.issuePostgres(ctx, tx, ins[:n])
+		got, err := s.issuePostgres(ctx, tx, ins[:n], false)
 		if err != nil {
 			return nil, err
 		}
 		codes, ins = append(codes, got...), ins[n:]
 	}
 	return codes, nil
+}
+
+// IssuePrepaidAtCommit creates the PAID invoices of ins inside tx like
+// IssuePrepaid, but on PostgreSQL leaves their numbers to the commit: they
+// are written under placeholder codes ("INV-202611#<id>", unique, never
+// committed) and a deferred trigger (migration number_invoices_at_commit)
+// gives each the month's next number when tx commits, in the order of ins.
+// The month's sequence row is then locked only inside COMMIT — for the
+// trigger and the WAL flush — instead of from the numbering statement
+// through the client's COMMIT round trip, so concurrent checkouts no
+// longer queue behind each other's network and scheduling delays. The
+// codes are gapless all the same: a number is taken by a committing
+// transaction holding the row until its commit ends.
+//
+// Nothing in tx may read the codes back (they are placeholders until the
+// commit); read the invoices after it. On SQLite, one writer at a time,
+// this is IssuePrepaid. Like it, call it last in the transaction: a
+// transaction issuing invoices of the month at commit and then numbering
+// others in a statement would hold the row from that statement on.
+func (s *Service) IssuePrepaidAtCommit(ctx context.Context, tx *ent.Tx, ins []PrepaidInput) error {
+	if !s.db.IsPostgres() {
+		_, err := s.IssuePrepaid(ctx, tx, ins)
+		return err
+	}
+	for len(ins) > 0 {
+		n := 1
+		for n < len(ins) && s.prefix(s.issuedAt(ins[n])) == s.prefix(s.issuedAt(ins[0])) {
+			n++
+		}
+		if _, err := s.issuePostgres(ctx, tx, ins[:n], true); err != nil {
+			return err
+		}
+		ins = ins[n:]
+	}
+	return nil
 }
 
 // issuedAt is an input's issue time as CreatePrepaid stores it.
@@ -297,8 +332,11 @@ func (s *Service) prefix(at time.Time) string { return "INV-" + at.In(s.loc).For
 // issuePostgres writes ins (one month) with one statement whose
 // parameters are arrays (see IssuePrepaid): a fixed number of them however
 // many invoices and lines, so the statement text is the same for every
-// call (prepared once per connection) and has no limit on its rows.
-func (s *Service) issuePostgres(ctx context.Context, tx *ent.Tx, ins []PrepaidInput) ([]string, error) {
+// call (prepared once per connection) and has no limit on its rows. With
+// atCommit the invoices get placeholder codes, numbered by the trigger at
+// commit (IssuePrepaidAtCommit), and the codes returned are those
+// placeholders.
+func (s *Service) issuePostgres(ctx context.Context, tx *ent.Tx, ins []PrepaidInput, atCommit bool) ([]string, error) {
 	prefix := s.prefix(s.issuedAt(ins[0]))
 	k := len(ins)
 	var (
@@ -340,44 +378,15 @@ func (s *Service) issuePostgres(ctx context.Context, tx *ent.Tx, ins []PrepaidIn
 		}
 	}
 	// The gate, then the row lock: the numbering statement below is the
-	// last before the commit.
-	if err := s.gate.enter(ctx, tx); err != nil {
+	// last before the commit. At commit, neither: the trigger takes the row
+	// inside COMMIT.
+	query := issueNowSQL
+	if atCommit {
+		query = issueAtCommitSQL
+	} else if err := s.gate.enter(ctx, tx); err != nil {
 		return nil, fmt.Errorf("invoice numbers %s: %w", prefix, err)
 	}
-	// n takes len(ins) numbers at once (base+1 … base+len(ins)), under the
-	// same row lock and with the same gapless numbering as NextCode; the
-	// lines' foreign key is checked at the end of the statement, when their
-	// invoices exist. NULLIF: NULL, as CreatePrepaid leaves them, for no
-	// product or order.
-	rows, err := tx.QueryContext(ctx, `
-		WITH n AS (
-			INSERT INTO invoice_sequences (id, last_value) VALUES ($1::text, $2::bigint)
-			ON CONFLICT (id) DO UPDATE SET last_value = invoice_sequences.last_value + $2::bigint
-			RETURNING last_value - $2::bigint AS base),
-		i AS (
-			INSERT INTO invoices (id, code, account_id, resource_id, product_id, order_id, action, status,
-				period_start, period_end, subtotal, vat, discount, total, amount_paid, currency,
-				issued_at, paid_at, created_at, updated_at)
-			SELECT v.id, $1::text || '-' || lpad((n.base + v.ord)::text, greatest(6, length((n.base + v.ord)::text)), '0'),
-				v.account_id, v.resource_id, NULLIF(v.product_id, ''), NULLIF(v.order_id, ''), v.action, 'PAID',
-				v.period_start, v.period_end, v.subtotal, v.vat, v.discount, v.total, v.total, 'VND',
-				v.at, v.at, v.at, v.at
-			FROM n, unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
-				$9::timestamptz[], $10::timestamptz[], $11::bigint[], $12::bigint[], $13::bigint[], $14::bigint[],
-				$15::timestamptz[])
-				WITH ORDINALITY AS v(id, account_id, resource_id, product_id, order_id, action,
-					period_start, period_end, subtotal, vat, discount, total, at, ord)
-			RETURNING id, code),
-		l AS (
-			INSERT INTO invoice_lines (id, invoice_id, account_id, position, description, unit_price, quantity,
-				duration_minutes, period_start, period_end, discount_percent, coupon_share, amount)
-			SELECT l.id, l.invoice_id, l.account_id, l.position, l.description, l.unit_price, l.quantity,
-				l.duration_minutes, l.period_start, l.period_end, 0, l.coupon_share, l.amount
-			FROM unnest($16::text[], $17::text[], $18::text[], $19::bigint[], $20::text[], $21::bigint[], $22::bigint[],
-				$23::bigint[], $24::timestamptz[], $25::timestamptz[], $26::bigint[], $27::bigint[])
-				AS l(id, invoice_id, account_id, position, description, unit_price, quantity,
-					duration_minutes, period_start, period_end, coupon_share, amount))
-		SELECT id, code FROM i`,
+	rows, err := tx.QueryContext(ctx, query,
 		prefix, int64(k),
 		pq.Array(ids), pq.Array(accounts), pq.Array(resources), pq.Array(products), pq.Array(orders), pq.Array(actions),
 		pq.Array(starts), pq.Array(ends), pq.Array(subtotals), pq.Array(vats), pq.Array(discounts), pq.Array(totals),
@@ -413,3 +422,48 @@ func (s *Service) issuePostgres(ctx context.Context, tx *ent.Tx, ins []PrepaidIn
 	}
 	return codes, nil
 }
+
+// The statements of issuePostgres. issueNowSQL takes len(ins) numbers at
+// once (base+1 … base+len(ins)) in its first CTE, under the same row lock
+// and with the same gapless numbering as NextCode; issueAtCommitSQL writes
+// placeholder codes "<prefix>#<id>" for the trigger to number at commit
+// ($2 unused but typed, so both take the same arguments). In both the
+// lines' foreign key is checked at the end of the statement, when their
+// invoices exist. NULLIF: NULL, as CreatePrepaid leaves them, for no
+// product or order.
+var (
+	issueNowSQL = fmt.Sprintf(issueSQL, `
+			INSERT INTO invoice_sequences (id, last_value) VALUES ($1::text, $2::bigint)
+			ON CONFLICT (id) DO UPDATE SET last_value = invoice_sequences.last_value + $2::bigint
+			RETURNING last_value - $2::bigint AS base`,
+		`$1::text || '-' || lpad((n.base + v.ord)::text, greatest(6, length((n.base + v.ord)::text)), '0')`)
+	issueAtCommitSQL = fmt.Sprintf(issueSQL, `SELECT $2::bigint AS base`, `$1::text || '#' || v.id`)
+)
+
+const issueSQL = `
+		WITH n AS (%s),
+		i AS (
+			INSERT INTO invoices (id, code, account_id, resource_id, product_id, order_id, action, status,
+				period_start, period_end, subtotal, vat, discount, total, amount_paid, currency,
+				issued_at, paid_at, created_at, updated_at)
+			SELECT v.id, %s,
+				v.account_id, v.resource_id, NULLIF(v.product_id, ''), NULLIF(v.order_id, ''), v.action, 'PAID',
+				v.period_start, v.period_end, v.subtotal, v.vat, v.discount, v.total, v.total, 'VND',
+				v.at, v.at, v.at, v.at
+			FROM n, unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+				$9::timestamptz[], $10::timestamptz[], $11::bigint[], $12::bigint[], $13::bigint[], $14::bigint[],
+				$15::timestamptz[])
+				WITH ORDINALITY AS v(id, account_id, resource_id, product_id, order_id, action,
+					period_start, period_end, subtotal, vat, discount, total, at, ord)
+			ORDER BY v.ord
+			RETURNING id, code),
+		l AS (
+			INSERT INTO invoice_lines (id, invoice_id, account_id, position, description, unit_price, quantity,
+				duration_minutes, period_start, period_end, discount_percent, coupon_share, amount)
+			SELECT l.id, l.invoice_id, l.account_id, l.position, l.description, l.unit_price, l.quantity,
+				l.duration_minutes, l.period_start, l.period_end, 0, l.coupon_share, l.amount
+			FROM unnest($16::text[], $17::text[], $18::text[], $19::bigint[], $20::text[], $21::bigint[], $22::bigint[],
+				$23::bigint[], $24::timestamptz[], $25::timestamptz[], $26::bigint[], $27::bigint[])
+				AS l(id, invoice_id, account_id, position, description, unit_price, quantity,
+					duration_minutes, period_start, period_end, coupon_share, amount))
+		SELECT id, code FROM i`

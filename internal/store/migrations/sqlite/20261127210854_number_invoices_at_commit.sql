@@ -1,0 +1,5 @@
+-- Hand-written migration: statements run in one transaction, in order.
+--
+-- Nothing on SQLite: invoicing.IssuePrepaidAtCommit numbers invoices in
+-- their statement there (one writer at a time). The PostgreSQL file of the
+-- same version adds the trigger that numbers them at commit.
