@@ -243,9 +243,14 @@ func TestConcurrentCreditOrders(t *testing.T) {
 	resources, err := b.db.Client.Resource.Query().Where(resource.StateEQ(resource.StateACTIVE)).Count(b.sys)
 	require.NoError(t, err)
 	require.Equal(t, 10, resources)
-	invs, err := b.db.Client.Invoice.Query().Count(b.sys)
+	// Ten invoices, numbered 1…10 of the month whatever order the
+	// transactions committed in (on PostgreSQL inside their COMMIT).
+	invs, err := b.db.Client.Invoice.Query().Order(ent.Asc(invoice.FieldCode)).All(b.sys)
 	require.NoError(t, err)
-	require.Equal(t, 10, invs)
+	require.Len(t, invs, 10)
+	for i, inv := range invs {
+		require.Equal(t, fmt.Sprintf("INV-202611-%06d", i+1), inv.Code)
+	}
 	debits, err := b.db.Client.LedgerTransaction.Query().Where(ledgertransaction.KindEQ(ledgertransaction.KindPURCHASE)).Count(b.sys)
 	require.NoError(t, err)
 	require.Equal(t, 10, debits)
