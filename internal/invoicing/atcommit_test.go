@@ -110,18 +110,8 @@ func TestIssuePrepaidAtCommit(t *testing.T) {
 		Order(ent.Asc(invoice.FieldCode)).All(b.ctx)
 	require.NoError(t, err)
 	require.Len(t, got, 2)
-	row := func(inv *ent.Invoice) string {
-		s := fmt.Sprint(inv.AccountID, inv.ProductID, inv.Action, inv.Status,
-			inv.PeriodStart.UTC(), inv.PeriodEnd.UTC(), inv.Subtotal, inv.Vat, inv.Discount, inv.Total, inv.AmountPaid,
-			inv.Currency, inv.IssuedAt.UTC(), inv.PaidAt.UTC(), inv.CreatedAt.UTC(), inv.UpdatedAt.UTC())
-		for _, l := range inv.Edges.Lines {
-			s += fmt.Sprint("|", l.AccountID, l.Position, l.Description, l.UnitPrice, l.Quantity, l.DurationMinutes,
-				l.PeriodStart.UTC(), l.PeriodEnd.UTC(), l.DiscountPercent, l.CouponShare, l.Amount, l.InvoiceID == inv.ID)
-		}
-		return s
-	}
 	require.Len(t, got[0].Edges.Lines, 2)
-	require.Equal(t, row(got[0]), row(got[1]))
+	require.Equal(t, invoiceRow(got[0]), invoiceRow(got[1]))
 	require.Equal(t, "PAID 230000 20909", fmt.Sprint(got[1].Status, " ", got[1].Total, " ", got[1].Vat))
 }
 

@@ -66,18 +66,21 @@ func TestIssuePrepaidMatchesCreatePrepaid(t *testing.T) {
 	require.Equal(t, in1.ID, invs[1].ID)
 	require.Equal(t, []pulid.ID{r0, r1, r2}, []pulid.ID{invs[0].ResourceID, invs[1].ResourceID, invs[2].ResourceID})
 	// Everything but ids, codes and resources is the same.
-	row := func(inv *ent.Invoice) string {
-		s := fmt.Sprint(inv.AccountID, inv.ProductID, inv.OrderID, inv.Action, inv.Status,
-			inv.PeriodStart.UTC(), inv.PeriodEnd.UTC(), inv.Subtotal, inv.Vat, inv.Discount, inv.Total, inv.AmountPaid,
-			inv.Currency, inv.IssuedAt.UTC(), inv.DueAt, inv.PaidAt.UTC(), inv.SupersededByID,
-			inv.CreatedAt.UTC(), inv.UpdatedAt.UTC())
-		for _, l := range inv.Edges.Lines {
-			s += fmt.Sprint("|", l.AccountID, l.Position, l.Description, l.UnitPrice, l.Quantity, l.DurationMinutes,
-				l.PeriodStart.UTC(), l.PeriodEnd.UTC(), l.DiscountPercent, l.CouponShare, l.Amount, l.InvoiceID == inv.ID)
-		}
-		return s
-	}
 	require.Len(t, invs[0].Edges.Lines, 2)
-	require.Equal(t, row(invs[0]), row(invs[1]))
-	require.Equal(t, row(invs[0]), row(invs[2]))
+	require.Equal(t, invoiceRow(invs[0]), invoiceRow(invs[1]))
+	require.Equal(t, invoiceRow(invs[0]), invoiceRow(invs[2]))
+}
+
+// invoiceRow is an invoice with its lines (loaded in position order), all
+// but its id, code and resource.
+func invoiceRow(inv *ent.Invoice) string {
+	s := fmt.Sprint(inv.AccountID, inv.ProductID, inv.OrderID, inv.Action, inv.Status,
+		inv.PeriodStart.UTC(), inv.PeriodEnd.UTC(), inv.Subtotal, inv.Vat, inv.Discount, inv.Total, inv.AmountPaid,
+		inv.Currency, inv.IssuedAt.UTC(), inv.DueAt, inv.PaidAt.UTC(), inv.SupersededByID,
+		inv.CreatedAt.UTC(), inv.UpdatedAt.UTC())
+	for _, l := range inv.Edges.Lines {
+		s += fmt.Sprint("|", l.AccountID, l.Position, l.Description, l.UnitPrice, l.Quantity, l.DurationMinutes,
+			l.PeriodStart.UTC(), l.PeriodEnd.UTC(), l.DiscountPercent, l.CouponShare, l.Amount, l.InvoiceID == inv.ID)
+	}
+	return s
 }
