@@ -380,13 +380,15 @@ func (s *Service) resizeInvoice(ctx context.Context, tx *ent.Tx, r *ent.Resource
 	if err != nil {
 		return nil, fmt.Errorf("resize invoice of %s: %w", r.ID, err)
 	}
-	// Last: the invoice number locks its month's sequence until commit.
-	code, err := s.invoices.NextCode(ctx, tx, now)
+	// Numbered at commit (on SQLite here: one writer at a time).
+	id := pulid.New("inv")
+	code, err := s.invoices.CodeAtCommit(ctx, tx, id, now)
 	if err != nil {
 		return nil, err
 	}
 	start, end = start.UTC(), end.UTC()
 	c := tx.Invoice.Create().
+		SetID(id).
 		SetCode(code).
 		SetAccountID(r.AccountID).
 		SetResourceID(r.ID).

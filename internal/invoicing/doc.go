@@ -32,11 +32,14 @@
 // that invoice-issuing transactions of one month serialize on that row from
 // the moment they take their number, which is why callers take it last.
 //
-// Checkouts take it later still: IssuePrepaidAtCommit (PostgreSQL) writes
-// their invoices under placeholder codes ("INV-202611#<id>") and a deferred
-// constraint trigger (migration number_invoices_at_commit) numbers them
-// inside COMMIT, the same way. The row is then held only for the commit's
-// own work, never across a round trip to the service, whose replies wait
-// for a CPU on a busy machine. A placeholder is never seen outside its
-// transaction; nothing inside it reads the code after writing it.
+// Customers' invoices take it later still: IssuePrepaidAtCommit,
+// CreatePrepaid and CodeAtCommit (PostgreSQL) write invoices under
+// placeholder codes ("INV-202611#<id>") and a deferred constraint trigger
+// (migration number_invoices_at_commit) numbers them inside COMMIT, the
+// same way. The row is then held only for the commit's own work, never
+// across a round trip to the service, whose replies wait for a CPU on a
+// busy machine. A placeholder is never seen outside its transaction;
+// nothing inside it reads the code after writing it. Only IssuePrepaid (the
+// auto-renew chunks, which commit right after it), CreateMonthly and
+// NextCode still number in their statement.
 package invoicing

@@ -16,22 +16,23 @@ const gateWait = time.Second
 // in memory, one at a time, from the numbering statement to their commit
 // or rollback. Correctness does not depend on it — the row lock in
 // PostgreSQL orders every transaction of every instance — but when many
-// checkouts number invoices at once, PostgreSQL hands the row from one
+// transactions number invoices at once, PostgreSQL hands the row from one
 // waiting backend to the next through its lock manager, waking and
 // re-checking waiters on each commit; measured with 32 clients, that
 // doubled the database's CPU per checkout. Waiting here costs nothing on
 // the database.
 //
 // Only the statements that end a transaction by numbering in the statement
-// (issuePostgres without atCommit, numberLast) pass the gate, so a
+// (IssuePrepaid's, which the auto-renew chunks use) pass the gate, so a
 // transaction at the gate holds no lock another one in it could be
 // waiting for, except through a path no checkout takes; in case one does,
 // a transaction that waited gateWait goes on to the row lock without the
 // gate, where PostgreSQL's deadlock detector sees it. Invoices numbered
-// at commit (IssuePrepaidAtCommit, the checkouts') skip it: they wait for
-// the row inside COMMIT, each for no more than another's trigger and WAL
-// flush, and at 32 clients the database's CPU per checkout stayed where
-// it was with the gate (about 3 ms).
+// at commit (IssuePrepaidAtCommit and CodeAtCommit: every checkout's, and
+// CreatePrepaid's) skip it: they wait for the row inside COMMIT, each for
+// no more than another's trigger and WAL flush, and at 32 clients the
+// database's CPU per checkout stayed where it was with the gate (about
+// 3 ms).
 type gate struct {
 	slot chan struct{}
 

@@ -98,8 +98,10 @@ func (in PrepaidInput) Validate() error {
 	return nil
 }
 
-// CreatePrepaid creates a PAID invoice inside tx, with its gapless code,
-// one line per component of the quote, and amount paid = total.
+// CreatePrepaid creates a PAID invoice inside tx, with its gapless code
+// (CodeAtCommit: on PostgreSQL given at commit, so the invoice returned
+// carries its placeholder), one line per component of the quote, and
+// amount paid = total.
 //
 // The invoice carries, from the resource quote: subtotal = the pre-tax
 // amount, vat = the VAT it contains, discount = the resource's coupon
@@ -121,18 +123,9 @@ func (s *Service) CreatePrepaid(ctx context.Context, tx *ent.Tx, in PrepaidInput
 	if id == "" {
 		id = pulid.New("inv")
 	}
-	// On PostgreSQL the invoice and its lines are written under a
-	// placeholder code first — the invoice's id: unique, and never
-	// committed — and the number is taken by the very last statement
-	// (numberLast), so the month's sequence row, which every invoice of the
-	// month needs, stays locked only for the end of that statement and the
-	// commit. SQLite serializes writers anyway: there the code comes first.
-	code := string(id)
-	if !s.db.IsPostgres() {
-		var err error
-		if code, err = s.NextCode(ctx, tx, now); err != nil {
-			return nil, err
-		}
+	code, err := s.CodeAtCommit(ctx, tx, id, now)
+	if err != nil {
+		return nil, err
 	}
 	create := tx.Invoice.Create().
 		SetID(id).
@@ -160,7 +153,7 @@ func (s *Service) CreatePrepaid(ctx context.Context, tx *ent.Tx, in PrepaidInput
 	}
 	inv, err := create.Save(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("create invoice %s for %s: %w", code, in.ResourceID, err)
+		return nil, fmt.Errorf("create invoice %s for %s: %w", id, in.ResourceID, err)
 	}
 	weights := make([]money.Amount, len(q.Lines))
 	for i, l := range q.Lines {
@@ -184,54 +177,24 @@ func (s *Service) CreatePrepaid(ctx context.Context, tx *ent.Tx, in PrepaidInput
 			SetAmount(l.Amount)
 	}
 	if _, err := tx.InvoiceLine.CreateBulk(lines...).Save(ctx); err != nil {
-		return nil, fmt.Errorf("create lines of invoice %s: %w", code, err)
-	}
-	if s.db.IsPostgres() {
-		if inv.Code, err = s.numberLast(ctx, tx, inv.ID, now); err != nil {
-			return nil, err
-		}
+		return nil, fmt.Errorf("create lines of invoice %s: %w", id, err)
 	}
 	return inv, nil
 }
 
-// numberLast gives a prepaid invoice written under a placeholder code its
-// real one, on PostgreSQL: one statement takes the month's next number
-// from its sequence row (created on first use) — the same row lock and
-// the same gapless numbering as NextCode — and writes the code. Nothing of
-// the caller's transaction should follow it but the commit.
-func (s *Service) numberLast(ctx context.Context, tx *ent.Tx, id pulid.ID, at time.Time) (string, error) {
-	prefix := "INV-" + at.In(s.loc).Format("200601")
-	if err := s.gate.enter(ctx, tx); err != nil {
-		return "", fmt.Errorf("invoice number %s: %w", prefix, err)
+// CodeAtCommit is the code to create invoice id with, issued at at, inside
+// tx. On PostgreSQL it is the placeholder "INV-202611#<id>" (unique, never
+// committed): the trigger of migration number_invoices_at_commit gives
+// the invoice the month's next number when tx commits, holding the month's
+// sequence row only inside COMMIT (see IssuePrepaidAtCommit), so it may be
+// called anywhere in the transaction. On SQLite, one writer at a time, it
+// is NextCode. Either way the codes that exist are gapless; read them
+// after the commit.
+func (s *Service) CodeAtCommit(ctx context.Context, tx *ent.Tx, id pulid.ID, at time.Time) (string, error) {
+	if !s.db.IsPostgres() {
+		return s.NextCode(ctx, tx, at)
 	}
-	rows, err := tx.QueryContext(ctx,
-		`WITH n AS (
-			INSERT INTO invoice_sequences (id, last_value) VALUES ($1::text, 1)
-			ON CONFLICT (id) DO UPDATE SET last_value = invoice_sequences.last_value + 1
-			RETURNING last_value)
-		 UPDATE invoices SET code = $1::text || '-' || lpad(n.last_value::text, greatest(6, length(n.last_value::text)), '0')
-		 FROM n WHERE invoices.id = $2
-		 RETURNING invoices.code`, prefix, string(id))
-	if err != nil {
-		return "", fmt.Errorf("invoice number %s: %w", prefix, err)
-	}
-	var code string
-	found := false
-	for rows.Next() {
-		if err := rows.Scan(&code); err != nil {
-			_ = rows.Close()
-			return "", fmt.Errorf("invoice number %s: %w", prefix, err)
-		}
-		found = true
-	}
-	// Close before the next statement on the connection.
-	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
-		return "", fmt.Errorf("invoice number %s: %w", prefix, err)
-	}
-	if !found {
-		return "", fmt.Errorf("invoice number %s: invoice %s missing", prefix, id)
-	}
-	return code, nil
+	return s.prefix(at.UTC().Truncate(time.Microsecond)) + "#" + string(id), nil
 }
 
 // NextCode takes the next invoice code of the month (in the billing time
