@@ -194,7 +194,7 @@ func (s *Service) CodeAtCommit(ctx context.Context, tx *ent.Tx, id pulid.ID, at 
 	if !s.db.IsPostgres() {
 		return s.NextCode(ctx, tx, at)
 	}
-	return s.prefix(at.UTC().Truncate(time.Microsecond)) + "#" + string(id), nil
+	return s.prefix(at) + "#" + string(id), nil
 }
 
 // NextCode takes the next invoice code of the month (in the billing time
@@ -219,30 +219,9 @@ func (s *Service) NextCode(ctx context.Context, tx *ent.Tx, at time.Time) (strin
 // their numbers are written by one statement: it takes as many numbers
 // from the month's sequence row at once, so that row stays locked only
 // for the end of that statement and the commit. Call it last in the
-// transaction, like CreatePrepaid.
+// transaction.
 func (s *Service) IssuePrepaid(ctx context.Context, tx *ent.Tx, ins []PrepaidInput) ([]string, error) {
-	codes := make([]string, 0, len(ins))
-	for len(ins) > 0 {
-		if !s.db.IsPostgres() {
-			inv, err := s.CreatePrepaid(ctx, tx, ins[0])
-			if err != nil {
-				return nil, err
-			}
-			codes, ins = append(codes, inv.Code), ins[1:]
-			continue
-		}
-		// One statement per month of issue (all of them, normally).
-		n := 1
-		for n < len(ins) && s.prefix(s.issuedAt(ins[n])) == s.prefix(s.issuedAt(ins[0])) {
-			n++
-		}
-		got, err := s.issuePostgres(ctx, tx, ins[:n], false)
-		if err != nil {
-			return nil, err
-		}
-		codes, ins = append(codes, got...), ins[n:]
-	}
-	return codes, nil
+	return s.issue(ctx, tx, ins, false)
 }
 
 // IssuePrepaidAtCommit creates the PAID invoices of ins inside tx like
@@ -259,25 +238,37 @@ func (s *Service) IssuePrepaid(ctx context.Context, tx *ent.Tx, ins []PrepaidInp
 //
 // Nothing in tx may read the codes back (they are placeholders until the
 // commit); read the invoices after it. On SQLite, one writer at a time,
-// this is IssuePrepaid. Like it, call it last in the transaction: a
-// transaction issuing invoices of the month at commit and then numbering
-// others in a statement would hold the row from that statement on.
+// this is IssuePrepaid.
 func (s *Service) IssuePrepaidAtCommit(ctx context.Context, tx *ent.Tx, ins []PrepaidInput) error {
-	if !s.db.IsPostgres() {
-		_, err := s.IssuePrepaid(ctx, tx, ins)
-		return err
-	}
+	_, err := s.issue(ctx, tx, ins, true)
+	return err
+}
+
+// issue is IssuePrepaid, or IssuePrepaidAtCommit with atCommit: on SQLite
+// CreatePrepaid one by one (numbered at once: one writer at a time), on
+// PostgreSQL one statement per month of issue (all of them, normally).
+func (s *Service) issue(ctx context.Context, tx *ent.Tx, ins []PrepaidInput, atCommit bool) ([]string, error) {
+	codes := make([]string, 0, len(ins))
 	for len(ins) > 0 {
+		if !s.db.IsPostgres() {
+			inv, err := s.CreatePrepaid(ctx, tx, ins[0])
+			if err != nil {
+				return nil, err
+			}
+			codes, ins = append(codes, inv.Code), ins[1:]
+			continue
+		}
 		n := 1
 		for n < len(ins) && s.prefix(s.issuedAt(ins[n])) == s.prefix(s.issuedAt(ins[0])) {
 			n++
 		}
-		if _, err := s.issuePostgres(ctx, tx, ins[:n], true); err != nil {
-			return err
+		got, err := s.issuePostgres(ctx, tx, ins[:n], atCommit)
+		if err != nil {
+			return nil, err
 		}
-		ins = ins[n:]
+		codes, ins = append(codes, got...), ins[n:]
 	}
-	return nil
+	return codes, nil
 }
 
 // issuedAt is an input's issue time as CreatePrepaid stores it.

@@ -544,7 +544,7 @@ func (s *Service) recordAttempts(ctx context.Context, outcomes []outcome, now ti
 	}
 	err := store.WithTx(ctx, s.db.Client, func(tx *ent.Tx) error { return s.recordAttemptsTx(ctx, tx, outcomes, now) })
 	if err != nil {
-		return fmt.Errorf("auto-renew: record %d attempts: %w", len(outcomes), err)
+		return fmt.Errorf("auto-renew: %w", err)
 	}
 	return nil
 }
