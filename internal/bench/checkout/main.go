@@ -37,6 +37,15 @@
 // foreign-key checks worth some 0.7 ms), not its round trips: three more
 // SELECT 1 per checkout changed nothing measurable (session 5).
 //
+// Last, the database floor: pgbench runs floor.sql — one checkout's write
+// transaction, the service's own statements writing the same rows, checked
+// against a real checkout before the first level — on the service database
+// at the same concurrency (see floorScript). It is what any implementation
+// writing these rows with one commit per checkout can reach on this
+// machine. On the 2-core development VM it made 0.24–0.26× pgbench at 8
+// clients and 0.17–0.21× at 32 (session 6), under the 0.5× goal
+// before any service work; the service reached 53–88% of it.
+//
 // Usage:
 //
 //	go run ./internal/bench/checkout -database-url postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
@@ -143,6 +152,10 @@ type level struct {
 	// process's CPU per request.
 	floorRate float64
 	floorCPU  time.Duration
+	// The database floor: floor.sql, one checkout's write transaction,
+	// run by pgbench on the service database at the same concurrency
+	// after the checkouts (see floorScript).
+	dbFloorTPS float64
 }
 
 func run(ctx context.Context, o options, out io.Writer) error {
@@ -217,7 +230,10 @@ func run(ctx context.Context, o options, out io.Writer) error {
 		}
 		defer profile.Close()
 	}
-	var levels []level
+	var (
+		levels []level
+		fl     *floor
+	)
 	for _, n := range o.clients {
 		fmt.Fprintf(out, "%d clients: pgbench…", n)
 		lv := level{clients: n}
@@ -244,7 +260,21 @@ func run(ctx context.Context, o options, out io.Writer) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(out, " %.0f/s\n", lv.rate)
+		fmt.Fprintf(out, " %.0f/s; database floor…", lv.rate)
+		if fl == nil {
+			if fl, err = setupFloor(ctx, svcURL, customers); err != nil {
+				return err
+			}
+			defer fl.remove()
+			err = fl.check(ctx, pgbench, func() error { return oneCheckout(ctx, svcURL, secret, &trips, customers[0]) })
+			if err != nil {
+				return err
+			}
+		}
+		if lv.dbFloorTPS, err = fl.run(ctx, pgbench, o, n); err != nil {
+			return err
+		}
+		fmt.Fprintf(out, " %.0f tps\n", lv.dbFloorTPS)
 		if trace != nil {
 			fmt.Fprintf(trace, "%d clients: statements per checkout (%d checkouts, warm-up included)\n", n, lv.placed)
 			trips.trace.write(trace, lv.placed)
@@ -452,6 +482,9 @@ func report(out io.Writer, levels []level) {
 	fmt.Fprintln(out, "                 clients driving it) and the service database's PostgreSQL backends (local server only)")
 	fmt.Fprintln(out, "floor            = the same clients and service answering { __typename } (HTTP, token, GraphQL, no database) after the")
 	fmt.Fprintln(out, "                 checkouts: what a request costs before any billing work")
+	fmt.Fprintln(out, "database floor   = pgbench running floor.sql (one checkout's write transaction: the service's statements and rows,")
+	fmt.Fprintln(out, "                 checked against a real checkout) with -M prepared at the same clients on the service database:")
+	fmt.Fprintln(out, "                 the most any implementation writing these rows in one commit per checkout can reach here")
 	for _, lv := range levels {
 		if lv.checkouts > 0 {
 			backends := "-"
@@ -468,6 +501,10 @@ func report(out io.Writer, levels []level) {
 			}
 			fmt.Fprintf(out, "%d clients: floor { __typename }: %.0f requests/s (%.3f× pgbench), CPU ms/request: service and clients %.2f\n",
 				lv.clients, lv.floorRate, ratio, ms(lv.floorCPU))
+		}
+		if lv.dbFloorTPS > 0 && lv.pgbenchTPS > 0 {
+			fmt.Fprintf(out, "%d clients: database floor (floor.sql by pgbench, no service): %.0f tps = %.3f× pgbench; the service reaches %.0f%% of it\n",
+				lv.clients, lv.dbFloorTPS, lv.dbFloorTPS/lv.pgbenchTPS, 100*lv.rate/lv.dbFloorTPS)
 		}
 		if lv.placed > 0 {
 			fmt.Fprintf(out, "%d clients: %.1f statements inside write transactions per checkout\n", lv.clients,

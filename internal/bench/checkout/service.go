@@ -224,3 +224,21 @@ func (c *client) checkout(ctx context.Context, cu customer) error {
 	}
 	return nil
 }
+
+// oneCheckout places one checkout for cu through a service started on the
+// service database, then stops it.
+func oneCheckout(ctx context.Context, svcURL string, secret []byte, trips *roundTrips, cu customer) error {
+	db, err := openCounted(ctx, svcURL, trips)
+	if err != nil {
+		return err
+	}
+	s, err := startService(ctx, db, svcURL, secret)
+	if err != nil {
+		_ = db.Close()
+		return err
+	}
+	c := newClient(s.url, 1)
+	err = c.checkout(ctx, cu)
+	c.http.CloseIdleConnections()
+	return errors.Join(err, s.stop(context.Background()), db.Close())
+}
