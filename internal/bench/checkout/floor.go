@@ -6,12 +6,12 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
-	"maps"
 	"net/url"
 	"os"
-	"slices"
 	"strconv"
 	"strings"
+
+	"billing/internal/bench/footprint"
 )
 
 // floorScript is the database floor: one checkout's write transaction as
@@ -115,31 +115,25 @@ func (f *floor) check(ctx context.Context, pgbench string, checkout func() error
 		return err
 	}
 	defer db.Close()
-	before, err := footprint(ctx, db)
+	before, err := checkoutFootprint(ctx, db)
 	if err != nil {
 		return err
 	}
 	if err := checkout(); err != nil {
 		return fmt.Errorf("floor check: one checkout: %w", err)
 	}
-	mid, err := footprint(ctx, db)
+	mid, err := checkoutFootprint(ctx, db)
 	if err != nil {
 		return err
 	}
 	if _, err := runPgbench(ctx, pgbench, "-n", "-M", "prepared", "-c", "1", "-t", "1", "-f", f.script, f.pgURL); err != nil {
 		return err
 	}
-	after, err := footprint(ctx, db)
+	after, err := checkoutFootprint(ctx, db)
 	if err != nil {
 		return err
 	}
-	service, script := delta(before, mid), delta(mid, after)
-	var diffs []string
-	for _, k := range slices.Sorted(maps.Keys(mergeKeys(service, script))) {
-		if service[k] != script[k] {
-			diffs = append(diffs, fmt.Sprintf("%s: checkout %+d, floor.sql %+d", k, service[k], script[k]))
-		}
-	}
+	diffs := footprint.Compare(mid.Sub(before), after.Sub(mid), "checkout", "floor.sql")
 	var placeholders int
 	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM invoices WHERE strpos(code, '#') > 0`).Scan(&placeholders); err != nil {
 		return err
@@ -150,8 +144,8 @@ func (f *floor) check(ctx context.Context, pgbench string, checkout func() error
 	if len(diffs) > 0 {
 		return errors.New("floor.sql no longer writes what a checkout writes:\n  " + strings.Join(diffs, "\n  "))
 	}
-	if service["rows:invoices"] != 1 {
-		return fmt.Errorf("floor check: the checkout wrote %d invoices, not 1", service["rows:invoices"])
+	if n := mid.Sub(before)["rows:invoices"]; n != 1 {
+		return fmt.Errorf("floor check: the checkout wrote %d invoices, not 1", n)
 	}
 	return nil
 }
@@ -159,60 +153,12 @@ func (f *floor) check(ctx context.Context, pgbench string, checkout func() error
 // footprint is what a checkout changes in the service database: the rows
 // of every table of the schema (but the floor's own), the sum of the
 // wallets' versions, the invoice numbers taken and the ACTIVE resources.
-func footprint(ctx context.Context, db *sql.DB) (map[string]int64, error) {
-	rows, err := db.QueryContext(ctx, `SELECT table_name FROM information_schema.tables
-		WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' AND table_name NOT LIKE 'bench_floor_%'
-		ORDER BY table_name`)
-	if err != nil {
-		return nil, err
-	}
-	var tables []string
-	for rows.Next() {
-		var t string
-		if err := rows.Scan(&t); err != nil {
-			_ = rows.Close()
-			return nil, err
-		}
-		tables = append(tables, t)
-	}
-	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
-		return nil, err
-	}
-	out := map[string]int64{}
-	queries := map[string]string{
+func checkoutFootprint(ctx context.Context, db *sql.DB) (footprint.Counts, error) {
+	return footprint.Take(ctx, db, "bench_floor_", map[string]string{
 		"wallets.version":              `SELECT coalesce(sum(version), 0) FROM wallets`,
 		"invoice_sequences.last_value": `SELECT coalesce(sum(last_value), 0) FROM invoice_sequences`,
 		"resources ACTIVE":             `SELECT count(*) FROM resources WHERE state = 'ACTIVE'`,
-	}
-	for _, t := range tables {
-		queries["rows:"+t] = `SELECT count(*) FROM "` + t + `"`
-	}
-	for k, q := range queries {
-		var n int64
-		if err := db.QueryRowContext(ctx, q).Scan(&n); err != nil {
-			return nil, fmt.Errorf("floor footprint %s: %w", k, err)
-		}
-		out[k] = n
-	}
-	return out, nil
-}
-
-func delta(a, b map[string]int64) map[string]int64 {
-	d := map[string]int64{}
-	for k := range mergeKeys(a, b) {
-		if v := b[k] - a[k]; v != 0 {
-			d[k] = v
-		}
-	}
-	return d
-}
-
-func mergeKeys(a, b map[string]int64) map[string]int64 {
-	m := maps.Clone(a)
-	for k, v := range b {
-		m[k] = v
-	}
-	return m
+	})
 }
 
 // libpqURL is u for libpq (pgbench): a search_path parameter, which lib/pq
