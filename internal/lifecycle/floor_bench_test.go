@@ -4,13 +4,15 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"maps"
 	"os"
-	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/lib/pq"
 	"github.com/stretchr/testify/require"
 
 	"billing/internal/bench/footprint"
@@ -21,18 +23,23 @@ import (
 // renewFloorStatements are BenchmarkAutoRenew's database floor: the writes
 // of the auto-renewals of the due resources as hand-written set-based SQL,
 // straight from the resources table — no Go, no checks, one statement per
-// table — for a chunk of them (:from ≤ id ≤ :to) in one transaction,
-// timed, then rolled back (no commit to wait for). What it reaches is
-// what any implementation writing these rows can reach on this machine.
-// Each statement repeats the due rows' selection (:lo ≤ period end < :hi,
-// as the plain UPDATE, within the chunk); the resources are updated last.
+// table — for a chunk of accounts (:accounts) in one transaction, timed,
+// then rolled back (no commit to wait for), in as many lanes at once as
+// the sweep (AutoRenewLanes, accounts split between them as the sweep
+// splits them). What it reaches is what any implementation writing these
+// rows can reach on this machine. Each statement repeats the due rows'
+// selection (:lo ≤ period end < :hi, as the plain UPDATE, within the
+// chunk); the invoices come last, as in the sweep, since their sequence
+// row is held until the end of the transaction, in one statement with the
+// resources' update (which they are made from) and their lines.
 //
-// Chunks of floorChunk: one statement per table over 20,000 renewals at
-// once ran at 2,350–2,670 a second, over 2,000 at 4,340 (session 6).
+// Chunks of about floorChunk renewals: one statement per table over
+// 20,000 renewals at once ran at 2,350–2,670 a second, over 2,000 at
+// 4,340 (session 6).
 //
 // Parameters are named (see bind): :now, the due window :lo and :hi, the
-// chunk's ids :from and :to, the invoice code prefix, the chunk's size :n
-// and the attempt step.
+// chunk's accounts, the invoice code prefix, the chunk's size :n and the
+// attempt step.
 var renewFloorStatements = []string{
 	`SELECT count(*) FROM (SELECT id FROM resources WHERE ` + dueRows + ` ORDER BY id FOR UPDATE) r`,
 	`SELECT count(*) FROM (SELECT account_id FROM wallets
@@ -94,24 +101,6 @@ var renewFloorStatements = []string{
 		ORDER BY d.period_end, d.id, e.n
 		RETURNING id)
 	SELECT pg_notify('billing_outbox', max(e.id)::text) FROM e`,
-	`WITH seq AS (
-		INSERT INTO invoice_sequences AS s (id, last_value) VALUES (:prefix, :n) ON CONFLICT (id) DO UPDATE SET last_value = s.last_value + :n
-		RETURNING s.last_value - :n AS base)
-	INSERT INTO invoices (id, code, account_id, resource_id, product_id, order_id, action, status, period_start, period_end,
-			subtotal, vat, discount, total, amount_paid, currency, issued_at, paid_at, created_at, updated_at)
-		SELECT 'flrv' || d.id, :prefix || '-' || lpad((seq.base + d.ord)::text, 6, '0'), d.account_id, d.id, d.product_id,
-			'flro' || d.id, 'AUTO_RENEW', 'PAID', d.period_end, d.period_end + interval '30 days',
-			round(d.period_price / 1.1), d.period_price - round(d.period_price / 1.1), 0, d.period_price, d.period_price, 'VND',
-			:now, :now, :now, :now
-		FROM (SELECT *, row_number() OVER (ORDER BY period_end, id) AS ord FROM resources WHERE ` + dueRows + `) d, seq
-		ORDER BY d.ord`,
-	`INSERT INTO invoice_lines (id, invoice_id, account_id, position, description, unit_price, quantity, duration_minutes,
-			period_start, period_end, discount_percent, coupon_share, amount)
-		SELECT 'flrl' || d.id || c.n, 'flrv' || d.id, d.account_id, c.n, c.e->>'name', ((c.e->>'unitPrice')::numeric * 10000)::bigint,
-			(c.e->>'quantity')::bigint, 43200, d.period_end, d.period_end + interval '30 days', 0, 0,
-			((c.e->>'unitPrice')::numeric * (c.e->>'quantity')::numeric * 10000)::bigint
-		FROM resources d CROSS JOIN LATERAL jsonb_array_elements(d.components) WITH ORDINALITY AS c(e, n)
-		WHERE ` + dueRows,
 	`INSERT INTO lifecycle_steps (id, resource_id, period_end, step, outcome, created_at)
 		SELECT 'flr2' || id, id, period_end, :step, 'RENEWED', :now FROM resources WHERE ` + dueRows,
 	`INSERT INTO notifications (id, created_at, updated_at, account_id, kind, resource_id, title, body, dedupe_key)
@@ -119,17 +108,40 @@ var renewFloorStatements = []string{
 			name || ' was renewed for 1 month from your credit; it now runs until ' || (period_end + interval '30 days')::text || '.',
 			'floor:' || id
 		FROM resources WHERE ` + dueRows + ` ON CONFLICT (dedupe_key) DO NOTHING`,
-	`UPDATE resources SET period_start = period_end, period_end = period_end + interval '30 days',
+	// The resources, their invoices and lines in one statement: the
+	// updated rows are what the invoices are made of.
+	`WITH r AS (
+		UPDATE resources SET period_start = period_end, period_end = period_end + interval '30 days',
 			period_paid = period_price, period_months = period_months + auto_renew_months, updated_at = :now
-		WHERE ` + dueRows,
+		WHERE ` + dueRows + `
+		RETURNING id, account_id, product_id, components, period_price, period_start, period_end),
+	seq AS (
+		INSERT INTO invoice_sequences AS s (id, last_value) VALUES (:prefix, :n) ON CONFLICT (id) DO UPDATE SET last_value = s.last_value + :n
+		RETURNING s.last_value - :n AS base),
+	i AS (
+		INSERT INTO invoices (id, code, account_id, resource_id, product_id, order_id, action, status, period_start, period_end,
+			subtotal, vat, discount, total, amount_paid, currency, issued_at, paid_at, created_at, updated_at)
+		SELECT 'flrv' || d.id, :prefix || '-' || lpad((seq.base + d.ord)::text, 6, '0'), d.account_id, d.id, d.product_id,
+			'flro' || d.id, 'AUTO_RENEW', 'PAID', d.period_start, d.period_end,
+			round(d.period_price / 1.1), d.period_price - round(d.period_price / 1.1), 0, d.period_price, d.period_price, 'VND',
+			:now, :now, :now, :now
+		FROM (SELECT *, row_number() OVER (ORDER BY period_start, id) AS ord FROM r) d, seq
+		ORDER BY d.ord)
+	INSERT INTO invoice_lines (id, invoice_id, account_id, position, description, unit_price, quantity, duration_minutes,
+			period_start, period_end, discount_percent, coupon_share, amount)
+		SELECT 'flrl' || r.id || c.n, 'flrv' || r.id, r.account_id, c.n, c.e->>'name', ((c.e->>'unitPrice')::numeric * 10000)::bigint,
+			(c.e->>'quantity')::bigint, 43200, r.period_start, r.period_end, 0, 0,
+			((c.e->>'unitPrice')::numeric * (c.e->>'quantity')::numeric * 10000)::bigint
+		FROM r CROSS JOIN LATERAL jsonb_array_elements(r.components) WITH ORDINALITY AS c(e, n)`,
 }
 
-// dueRows selects the resources of the chunk that the sweep renews: those
-// whose period ends in [:lo, :hi).
+// dueRows selects the resources of the chunk's accounts that the sweep
+// renews: those whose period ends in [:lo, :hi).
 const dueRows = `billing_mode = 'PREPAID' AND auto_renew AND state IN ('ACTIVE', 'STOPPED', 'GRACE')
-	AND period_end >= :lo AND period_end < :hi AND id BETWEEN :from AND :to`
+	AND period_end >= :lo AND period_end < :hi AND account_id = ANY(:accounts::text[])`
 
-// floorChunk is how many renewals a floor transaction writes.
+// floorChunk is about how many renewals a floor transaction writes: whole
+// accounts until at least that many.
 const floorChunk = 2000
 
 // renewFootprint is what auto-renewals change: the rows of every table,
@@ -145,70 +157,112 @@ func renewFootprint(ctx context.Context, q footprint.Querier) (footprint.Counts,
 }
 
 // runRenewFloor times renewFloorStatements over the rows due at now (the
-// window of the plain UPDATE, lo ≤ period end < hi), floorChunk at a time,
-// and returns the time and what they wrote before the rollbacks.
+// window of the plain UPDATE, lo ≤ period end < hi) in lanes lanes, and
+// returns the time and what one renewal writes.
 //
-// It runs on a connection whose plans are discarded before and after, with
-// sequential scans off, so that the foreign-key checks' cached plans are
-// index lookups (the plan a session keeps when it first checks a key
-// against a young table can be a sequential scan; see ledger.DebitAll):
-// the floor is the best case.
-func runRenewFloor(b *testing.B, db *store.DB, now, lo, hi time.Time, prefix, step string) (time.Duration, footprint.Counts) {
+// What one renewal writes comes from a first chunk, untimed, whose
+// footprint (counted before its rollback) is divided by its renewals; the
+// caller compares it, times the number due, with what the sweep writes.
+//
+// Each lane runs on a connection whose plans are discarded before and
+// after, with sequential scans off, so that the foreign-key checks' cached
+// plans are index lookups (the plan a session keeps when it first checks a
+// key against a young table can be a sequential scan; see
+// ledger.DebitAll): the floor is the best case.
+func runRenewFloor(b *testing.B, db *store.DB, now, lo, hi time.Time, prefix, step string, lanes int) (time.Duration, footprint.Counts) {
 	b.Helper()
 	ctx := context.Background()
-	conn, err := db.SQL.Conn(ctx)
-	require.NoError(b, err)
-	defer func() { _ = conn.Close() }()
-	_, err = conn.ExecContext(ctx, `DISCARD PLANS`)
-	require.NoError(b, err)
-	defer func() { _, _ = conn.ExecContext(ctx, `DISCARD PLANS`) }()
-
 	// What is made once, not per renewal — the revenue ledger account and
 	// the month's invoice sequence row — is made first, committed, so
 	// that neither the chunks nor the sweep after them make it.
-	_, err = conn.ExecContext(ctx, `INSERT INTO ledger_accounts (id, created_at, updated_at, account_id, code, kind, currency)
+	_, err := db.SQL.ExecContext(ctx, `INSERT INTO ledger_accounts (id, created_at, updated_at, account_id, code, kind, currency)
 		VALUES ($1, $2, $2, NULL, 'system:revenue', 'REVENUE', 'VND') ON CONFLICT (code) DO NOTHING`, string(pulid.New("lac")), now)
 	require.NoError(b, err)
-	_, err = conn.ExecContext(ctx, `INSERT INTO invoice_sequences (id, last_value) VALUES ($1, 0) ON CONFLICT (id) DO NOTHING`, prefix)
+	_, err = db.SQL.ExecContext(ctx, `INSERT INTO invoice_sequences (id, last_value) VALUES ($1, 0) ON CONFLICT (id) DO NOTHING`, prefix)
 	require.NoError(b, err)
 
-	params := map[string]any{"now": now, "lo": lo.UTC(), "hi": hi.UTC(), "from": "", "to": "", "prefix": prefix, "n": 0, "step": step}
-	q, args := bind(`SELECT id FROM resources WHERE `+strings.ReplaceAll(dueRows, "AND id BETWEEN :from AND :to", "")+` ORDER BY id`, params)
-	rows, err := conn.QueryContext(ctx, q, args...)
+	// Chunks: whole accounts, in account order, floorChunk renewals or more.
+	params := map[string]any{"now": now, "lo": lo.UTC(), "hi": hi.UTC(), "prefix": prefix, "step": step}
+	q, args := bind(`SELECT account_id, count(*) FROM resources WHERE `+
+		strings.ReplaceAll(dueRows, " AND account_id = ANY(:accounts::text[])", "")+` GROUP BY account_id ORDER BY account_id`, params)
+	rows, err := db.SQL.QueryContext(ctx, q, args...)
 	require.NoError(b, err)
-	var ids []string
+	type chunk struct {
+		accounts []string
+		n        int
+	}
+	var chunks []chunk
+	cur := chunk{}
 	for rows.Next() {
-		var id string
-		require.NoError(b, rows.Scan(&id))
-		ids = append(ids, id)
+		var (
+			acc string
+			n   int
+		)
+		require.NoError(b, rows.Scan(&acc, &n))
+		cur.accounts, cur.n = append(cur.accounts, acc), cur.n+n
+		if cur.n >= floorChunk {
+			chunks, cur = append(chunks, cur), chunk{}
+		}
 	}
 	require.NoError(b, rows.Err())
 	require.NoError(b, rows.Close())
-
-	var (
-		total time.Duration
-		wrote = footprint.Counts{}
-	)
-	for chunk := range slices.Chunk(ids, floorChunk) {
-		params["from"], params["to"], params["n"] = chunk[0], chunk[len(chunk)-1], len(chunk)
-		d, w := floorChunkTx(b, ctx, conn, params)
-		total += d
-		for k, v := range w {
-			wrote[k] += v
-		}
+	if cur.n > 0 {
+		chunks = append(chunks, cur)
 	}
-	return total, wrote
+	require.NotEmpty(b, chunks)
+	run := func(conn *sql.Conn, c chunk, wrote func(tx *sql.Tx)) time.Duration {
+		p := maps.Clone(params)
+		p["accounts"], p["n"] = pq.Array(c.accounts), c.n
+		return floorChunkTx(b, ctx, conn, p, wrote)
+	}
+
+	// What one renewal writes, from the first chunk.
+	conns := make([]*sql.Conn, lanes)
+	for i := range conns {
+		conns[i], err = db.SQL.Conn(ctx)
+		require.NoError(b, err)
+		_, err = conns[i].ExecContext(ctx, `DISCARD PLANS`)
+		require.NoError(b, err)
+		defer func(c *sql.Conn) {
+			_, _ = c.ExecContext(ctx, `DISCARD PLANS`)
+			_ = c.Close()
+		}(conns[i])
+	}
+	before, err := renewFootprint(ctx, conns[0])
+	require.NoError(b, err)
+	var one footprint.Counts
+	run(conns[0], chunks[0], func(tx *sql.Tx) {
+		after, err := renewFootprint(ctx, tx)
+		require.NoError(b, err)
+		one = footprint.Counts{}
+		for k, v := range after.Sub(before) {
+			require.Zero(b, v%int64(chunks[0].n), "%s: %d for %d renewals", k, v, chunks[0].n)
+			one[k] = v / int64(chunks[0].n)
+		}
+	})
+
+	// Timed: every chunk, lanes at once, each lane its share in turn.
+	start := time.Now()
+	var wg sync.WaitGroup
+	for l, conn := range conns {
+		wg.Go(func() {
+			for i := l; i < len(chunks); i += lanes {
+				run(conn, chunks[i], nil)
+			}
+		})
+	}
+	wg.Wait()
+	return time.Since(start), one
 }
 
 // floorChunkTx runs renewFloorStatements with params in one transaction on
-// conn and rolls it back; it returns their time and what they wrote.
-func floorChunkTx(b *testing.B, ctx context.Context, conn *sql.Conn, params map[string]any) (time.Duration, footprint.Counts) {
+// conn, calls wrote (when not nil) before the rollback, and returns their
+// time.
+func floorChunkTx(b *testing.B, ctx context.Context, conn *sql.Conn, params map[string]any, wrote func(*sql.Tx)) time.Duration {
 	b.Helper()
 	tx, err := conn.BeginTx(ctx, nil)
 	require.NoError(b, err)
 	defer func() { _ = tx.Rollback() }()
-	before, err := renewFootprint(ctx, tx)
-	require.NoError(b, err)
 	_, err = tx.ExecContext(ctx, `SET LOCAL enable_seqscan = off`)
 	require.NoError(b, err)
 	trace := os.Getenv("BILLING_BENCH_FLOOR_TRACE") != ""
@@ -223,12 +277,13 @@ func floorChunkTx(b *testing.B, ctx context.Context, conn *sql.Conn, params map[
 		}
 	}
 	d := time.Since(start)
-	_, err = tx.ExecContext(ctx, `SET LOCAL enable_seqscan = on`)
-	require.NoError(b, err)
-	after, err := renewFootprint(ctx, tx)
-	require.NoError(b, err)
+	if wrote != nil {
+		_, err = tx.ExecContext(ctx, `SET LOCAL enable_seqscan = on`)
+		require.NoError(b, err)
+		wrote(tx)
+	}
 	require.NoError(b, tx.Rollback())
-	return d, after.Sub(before)
+	return d
 }
 
 // bind turns q's named parameters (:name outside string literals, not
