@@ -32,8 +32,8 @@ import (
 //go:embed floor.sql
 var floorScript string
 
-// floor is the database floor set up in the service database.
-type floor struct {
+// dbFloor is the database floor set up in the service database.
+type dbFloor struct {
 	script string // path of floorScript written out for pgbench
 	url    string // the service database
 	pgURL  string // the same, for pgbench (libpq)
@@ -44,7 +44,7 @@ type floor struct {
 // ledger account (pgbench's :client_id + 1), and the revenue ledger
 // account, product and plan of the benchmark's checkout. It runs after
 // the first level's checkouts, when the revenue account exists.
-func setupFloor(ctx context.Context, svcURL string, customers []customer) (*floor, error) {
+func setupFloor(ctx context.Context, svcURL string, customers []customer) (*dbFloor, error) {
 	db, err := sql.Open("postgres", svcURL)
 	if err != nil {
 		return nil, err
@@ -88,15 +88,15 @@ func setupFloor(ctx context.Context, svcURL string, customers []customer) (*floo
 	if err != nil {
 		return nil, err
 	}
-	return &floor{script: f.Name(), url: svcURL, pgURL: pgURL}, nil
+	return &dbFloor{script: f.Name(), url: svcURL, pgURL: pgURL}, nil
 }
 
 // remove deletes the script file (the tables go with the database).
-func (f *floor) remove() { _ = os.Remove(f.script) }
+func (f *dbFloor) remove() { _ = os.Remove(f.script) }
 
 // run runs the script with pgbench at n clients for the level's duration
 // and returns its transactions per second.
-func (f *floor) run(ctx context.Context, pgbench string, o options, n int) (float64, error) {
+func (f *dbFloor) run(ctx context.Context, pgbench string, o options, n int) (float64, error) {
 	out, err := runPgbench(ctx, pgbench, "-n", "-M", "prepared", "-c", strconv.Itoa(n), "-j", strconv.Itoa(min(o.jobs, n)),
 		"-T", strconv.Itoa(int(o.duration.Seconds())), "-f", f.script, f.pgURL)
 	if err != nil {
@@ -109,7 +109,7 @@ func (f *floor) run(ctx context.Context, pgbench string, o options, n int) (floa
 // check compares one checkout placed through a service started on the
 // service database (checkout) with one run of the script (see
 // floorScript) and returns the differences as an error.
-func (f *floor) check(ctx context.Context, pgbench string, checkout func() error) error {
+func (f *dbFloor) check(ctx context.Context, pgbench string, checkout func() error) error {
 	db, err := sql.Open("postgres", f.url)
 	if err != nil {
 		return err

@@ -232,7 +232,7 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	}
 	var (
 		levels []level
-		fl     *floor
+		fl     *dbFloor
 	)
 	for _, n := range o.clients {
 		fmt.Fprintf(out, "%d clients: pgbench…", n)
@@ -313,13 +313,8 @@ func measure(ctx context.Context, o options, admin *sql.DB, svcURL, svcName stri
 		return err
 	}
 	tripsBefore := trips.snapshot()
-	db, err := openCounted(ctx, svcURL, trips)
+	s, db, err := startCounted(ctx, svcURL, secret, trips)
 	if err != nil {
-		return err
-	}
-	s, err := startService(ctx, db, svcURL, secret)
-	if err != nil {
-		_ = db.Close()
 		return err
 	}
 	c := newClient(s.url, len(customers))

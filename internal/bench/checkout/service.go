@@ -225,16 +225,26 @@ func (c *client) checkout(ctx context.Context, cu customer) error {
 	return nil
 }
 
-// oneCheckout places one checkout for cu through a service started on the
-// service database, then stops it.
-func oneCheckout(ctx context.Context, svcURL string, secret []byte, trips *roundTrips, cu customer) error {
+// startCounted opens a pool on the service database, counted into trips,
+// and starts a service on it; stop both with stopCounted.
+func startCounted(ctx context.Context, svcURL string, secret []byte, trips *roundTrips) (*service, *store.DB, error) {
 	db, err := openCounted(ctx, svcURL, trips)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	s, err := startService(ctx, db, svcURL, secret)
 	if err != nil {
 		_ = db.Close()
+		return nil, nil, err
+	}
+	return s, db, nil
+}
+
+// oneCheckout places one checkout for cu through a service started on the
+// service database, then stops it.
+func oneCheckout(ctx context.Context, svcURL string, secret []byte, trips *roundTrips, cu customer) error {
+	s, db, err := startCounted(ctx, svcURL, secret, trips)
+	if err != nil {
 		return err
 	}
 	c := newClient(s.url, 1)
