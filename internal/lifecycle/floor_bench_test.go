@@ -26,8 +26,9 @@ import (
 // table — for a chunk of accounts (:accounts) in one transaction, timed,
 // then rolled back (no commit to wait for), in as many lanes at once as
 // the sweep (AutoRenewLanes, accounts split between them as the sweep
-// splits them). What it reaches is what any implementation writing these
-// rows can reach on this machine. Each statement repeats the due rows'
+// splits them). What it reaches is the most that any implementation
+// writing these rows, with this schema's keys, indexes and foreign keys,
+// can reach on this machine. Each statement repeats the due rows'
 // selection (:lo ≤ period end < :hi, as the plain UPDATE, within the
 // chunk); the invoices come last, as in the sweep, since their sequence
 // row is held until the end of the transaction, in one statement with the

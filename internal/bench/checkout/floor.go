@@ -19,11 +19,12 @@ import (
 // at each level's concurrency, with -M prepared and no service in front:
 // the same statements, on the same tables with the same indexes,
 // foreign keys and trigger, writing the same rows in one commit. What it
-// reaches is what any implementation of this checkout reaches on this
-// machine with one commit per checkout, before a line of Go runs.
+// reaches is the most any implementation of this checkout reaches on this
+// machine with one commit per checkout and this schema (its keys, indexes,
+// foreign keys and numbering trigger), before a line of Go runs.
 //
-// So that the script cannot drift from the service unnoticed,
-// checkFloor compares, before the first level's floor, what one real
+// So that the script cannot drift from the service unnoticed, check
+// compares, before the first level's floor, what one real
 // checkout through the service writes with what one run of the script
 // writes: the rows of every table, the wallets' versions, the invoice
 // numbers taken and the ACTIVE resources must grow alike, and no invoice

@@ -40,11 +40,13 @@
 // Last, the database floor: pgbench runs floor.sql — one checkout's write
 // transaction, the service's own statements writing the same rows, checked
 // against a real checkout before the first level — on the service database
-// at the same concurrency (see floorScript). It is what any implementation
-// writing these rows with one commit per checkout can reach on this
-// machine. On the 2-core development VM it made 0.24–0.26× pgbench at 8
-// clients and 0.17–0.21× at 32 (session 6), under the 0.5× goal
-// before any service work; the service reached 53–88% of it.
+// at the same concurrency (see floorScript). It is the most any
+// implementation writing these rows with one commit per checkout, in this
+// schema, can reach on this machine. On the 2-core development VM it made 0.244–0.257× pgbench at 8
+// clients and 0.165–0.197× at 32 over three runs (session 6), under the
+// issue's 0.5× goal before any service work; the service reached 50–53%
+// of it at 8 clients (where its own CPU competes with PostgreSQL's) and
+// 84–88% at 32.
 //
 // Usage:
 //
