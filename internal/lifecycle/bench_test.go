@@ -190,10 +190,11 @@ const autoRenewRows = 20_000
 //
 // (undone, untimed, after each run). It reports renewals per second alone, the
 // baseline's rows per second and their ratio (goal ≥ 0.25); the database
-// floor (renewFloor: the same renewals' rows written by hand-written
-// set-based SQL in one transaction, rolled back) per second and its ratio
-// to the baseline — the most any implementation writing these rows
-// reaches, checked table by table against what the sweep then writes; then
+// floor (runRenewFloor: the same renewals' rows written by hand-written
+// set-based SQL in the sweep's lanes, chunk by chunk, rolled back) per
+// second and its ratio to the baseline — the best case known for these
+// rows in this schema, checked table by table against what the sweep then
+// writes; then
 // checkouts per second while the attempts run (loadWorkers goroutines,
 // CREDIT, each on its own account) and for as long again without them,
 // and their ratio (goal ≥ 0.8).
